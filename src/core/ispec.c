@@ -1,0 +1,2 @@
+// SPDX-License-Identifier: MIT
+/* placeholder: ispec.c is being written */

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: MIT
+/* Owns the test counters and the deterministic test environment. */
+#include "harness.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static unsigned checks_total, checks_failed;
+
+bool test_check(bool ok, const char *expr, const char *file, int line)
+{
+	checks_total++;
+	if (!ok) {
+		checks_failed++;
+		fprintf(stderr, "  FAIL %s:%d: %s\n", file, line, expr);
+	}
+	return ok;
+}
+
+bool test_check_mem(const void *a, const void *b, size_t n, const char *expr, const char *file,
+		    int line)
+{
+	bool ok = memcmp(a, b, n) == 0;
+
+	if (!test_check(ok, expr, file, line)) {
+		fprintf(stderr, "    got:  ");
+		for (size_t i = 0; i < n; i++)
+			fprintf(stderr, "%02x", ((const uint8_t *)a)[i]);
+		fprintf(stderr, "\n    want: ");
+		for (size_t i = 0; i < n; i++)
+			fprintf(stderr, "%02x", ((const uint8_t *)b)[i]);
+		fprintf(stderr, "\n");
+	}
+	return ok;
+}
+
+bool test_check_int(long long a, long long b, const char *expr, const char *file, int line)
+{
+	bool ok = a == b;
+
+	if (!test_check(ok, expr, file, line))
+		fprintf(stderr, "    got %lld, want %lld\n", a, b);
+	return ok;
+}
+
+int test_run(const char *suite, const struct test_case *cases, size_t n)
+{
+	unsigned cases_failed = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned before = checks_failed;
+
+		cases[i].fn();
+		if (checks_failed != before)
+			cases_failed++;
+		printf("%s %s/%s\n", checks_failed == before ? "ok  " : "FAIL", suite,
+		       cases[i].name);
+	}
+	printf("%s: %zu cases, %u checks, %u failed cases, %u failed checks\n", suite, n,
+	       checks_total, cases_failed, checks_failed);
+	return cases_failed ? 1 : 0;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+size_t test_unhex(uint8_t *out, size_t max, const char *hex)
+{
+	size_t n = 0;
+	int hi = -1;
+
+	for (; *hex; hex++) {
+		int v;
+
+		if (isspace((unsigned char)*hex))
+			continue;
+		v = hexval((unsigned char)*hex);
+		if (v < 0 || (hi < 0 && n >= max)) {
+			fprintf(stderr, "test_unhex: bad input near '%s'\n", hex);
+			abort();
+		}
+		if (hi < 0) {
+			hi = v;
+		} else {
+			out[n++] = (uint8_t)(hi << 4 | v);
+			hi = -1;
+		}
+	}
+	if (hi >= 0)
+		abort();
+	return n;
+}
+
+static uint64_t splitmix64(uint64_t *s)
+{
+	uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
+static void te_random(void *ctx, void *buf, size_t len)
+{
+	struct test_env *te = ctx;
+	uint8_t *p = buf;
+
+	while (len) {
+		uint64_t r = splitmix64(&te->rng_state);
+		size_t k = len < 8 ? len : 8;
+
+		memcpy(p, &r, k);
+		p += k;
+		len -= k;
+	}
+}
+
+static uint64_t te_mono(void *ctx)
+{
+	return ((struct test_env *)ctx)->mono_ns;
+}
+
+static uint64_t te_wall(void *ctx)
+{
+	return ((struct test_env *)ctx)->wall_ns;
+}
+
+void test_env_init(struct test_env *te, uint64_t seed)
+{
+	te->rng_state = seed;
+	te->mono_ns = UINT64_C(1000) * 1000000000;	/* 1000 s after boot */
+	te->wall_ns = UINT64_C(1767225600) * 1000000000; /* 2026-01-01T00:00:00Z */
+	te->env = (struct awg_env){
+		.mono_ns = te_mono, .wall_ns = te_wall, .random = te_random, .ctx = te,
+	};
+}
+
+void test_env_advance(struct test_env *te, uint64_t ns)
+{
+	te->mono_ns += ns;
+	te->wall_ns += ns;
+}
