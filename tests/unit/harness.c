@@ -23,15 +23,24 @@ bool test_check(bool ok, const char *expr, const char *file, int line)
 bool test_check_mem(const void *a, const void *b, size_t n, const char *expr, const char *file,
 		    int line)
 {
+	const uint8_t *x = a, *y = b;
 	bool ok = memcmp(a, b, n) == 0;
+	size_t first = 0, from, to;
 
 	if (!test_check(ok, expr, file, line)) {
+		/* Show at most 32 bytes around the first difference. */
+		while (x[first] == y[first])
+			first++;
+		from = first > 8 ? first - 8 : 0;
+		to = from + 32 < n ? from + 32 : n;
+		fprintf(stderr, "    first difference at byte %zu of %zu; bytes %zu..%zu:\n", first, n,
+			from, to);
 		fprintf(stderr, "    got:  ");
-		for (size_t i = 0; i < n; i++)
-			fprintf(stderr, "%02x", ((const uint8_t *)a)[i]);
+		for (size_t i = from; i < to; i++)
+			fprintf(stderr, "%02x", x[i]);
 		fprintf(stderr, "\n    want: ");
-		for (size_t i = 0; i < n; i++)
-			fprintf(stderr, "%02x", ((const uint8_t *)b)[i]);
+		for (size_t i = from; i < to; i++)
+			fprintf(stderr, "%02x", y[i]);
 		fprintf(stderr, "\n");
 	}
 	return ok;

@@ -1,0 +1,603 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Owns the protocol state of one interface and the send/receive paths that tie noise, cookie,
+ * keypair, index, allowedips and obfs together (see device.h). No I/O: datagrams leave through
+ * dev->ops.
+ */
+#include "device.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+
+#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+
+enum { ENDPOINT_BYTES = 1 + 2 + 16 };
+
+static uint64_t now_ns(const struct awg_device *dev)
+{
+	return awg_env_mono_ns(dev->env);
+}
+
+/* Stable encoding of a source address for cookies (only we ever check them). */
+static size_t endpoint_bytes(const struct awg_endpoint *ep, uint8_t out[ENDPOINT_BYTES])
+{
+	size_t alen = ep->family == AWG_AF_INET ? 4 : 16;
+
+	out[0] = (uint8_t)ep->family;
+	out[1] = (uint8_t)(ep->port >> 8);
+	out[2] = (uint8_t)ep->port;
+	memcpy(out + 3, ep->addr, alen);
+	return 3 + alen;
+}
+
+static bool endpoint_equal(const struct awg_endpoint *a, const struct awg_endpoint *b)
+{
+	return a->family == b->family && a->port == b->port && !memcmp(a->addr, b->addr, 16);
+}
+
+static void drop(struct awg_device *dev, enum awg_device_drop why)
+{
+	dev->last_drop = why;
+	dev->drops++;
+}
+
+static void emit(struct awg_device *dev, struct awg_peer *peer, const struct awg_endpoint *dst,
+		 size_t len)
+{
+	dev->ops->send(dev->ops_ctx, peer, dst, dev->buf, len);
+	if (peer)
+		peer->tx_bytes += len;
+}
+
+int awg_device_new(const struct awg_env *env, const struct awg_device_ops *ops, void *ops_ctx,
+		   struct awg_device **out)
+{
+	struct awg_obfs_params params;
+	struct awg_device *dev;
+	int ret;
+
+	dev = calloc(1, sizeof(*dev));
+	if (!dev)
+		return -ENOMEM;
+	dev->env = env;
+	dev->ops = ops;
+	dev->ops_ctx = ops_ctx;
+	awg_index_init(&dev->indices);
+	awg_allowedips_init(&dev->allowedips);
+	awg_cookie_checker_init(&dev->cookie_checker, NULL);
+	awg_obfs_params_init(&params);
+	ret = awg_obfs_new(&params, NULL, &dev->obfs, NULL);
+	if (ret < 0) {
+		free(dev);
+		return ret;
+	}
+	*out = dev;
+	return 0;
+}
+
+static void peer_free(struct awg_peer *peer)
+{
+	awg_keypairs_clear(&peer->keypairs);
+	awg_noise_handshake_wipe(&peer->handshake);
+	awg_cookie_wipe(&peer->cookie);
+	awg_wipe(peer, sizeof(*peer));
+	free(peer);
+}
+
+void awg_device_free(struct awg_device *dev)
+{
+	if (!dev)
+		return;
+	for (size_t i = 0; i < dev->num_peers; i++)
+		peer_free(dev->peers[i]);
+	free(dev->peers);
+	awg_index_free(&dev->indices);
+	awg_allowedips_free(&dev->allowedips);
+	awg_obfs_free(dev->obfs);
+	awg_noise_identity_wipe(&dev->identity);
+	awg_cookie_checker_wipe(&dev->cookie_checker);
+	awg_wipe(dev->buf, sizeof(dev->buf));
+	free(dev);
+}
+
+void awg_device_set_obfs(struct awg_device *dev, struct awg_obfs *obfs)
+{
+	awg_obfs_free(dev->obfs);
+	dev->obfs = obfs;
+}
+
+int awg_device_set_private_key(struct awg_device *dev, const uint8_t *private_key)
+{
+	static const uint8_t zero[AWG_PRIVATE_KEY_LEN];
+	int ret;
+
+	ret = awg_noise_identity_init(&dev->identity, private_key ? private_key : zero);
+	if (ret < 0)
+		return ret;
+	awg_cookie_checker_init(&dev->cookie_checker,
+				dev->identity.has_identity ? dev->identity.static_public : NULL);
+	/* Sessions keyed under the old identity may still receive, but never send again. */
+	for (size_t i = 0; i < dev->num_peers; i++) {
+		struct awg_peer *peer = dev->peers[i];
+
+		awg_noise_handshake_precompute(&peer->handshake);
+		awg_noise_handshake_clear(&peer->handshake);
+		awg_keypairs_expire_current(&peer->keypairs);
+	}
+	return 0;
+}
+
+struct awg_peer *awg_device_peer_find(struct awg_device *dev,
+				      const uint8_t public_key[AWG_PUBLIC_KEY_LEN])
+{
+	for (size_t i = 0; i < dev->num_peers; i++)
+		if (!memcmp(dev->peers[i]->public_key, public_key, AWG_PUBLIC_KEY_LEN))
+			return dev->peers[i];
+	return NULL;
+}
+
+int awg_device_peer_add(struct awg_device *dev, const uint8_t public_key[AWG_PUBLIC_KEY_LEN],
+			const uint8_t *psk, struct awg_peer **out)
+{
+	struct awg_peer *peer;
+
+	if (awg_device_peer_find(dev, public_key))
+		return -EEXIST;
+	if (dev->num_peers >= AWG_MAX_PEERS)
+		return -ENOSPC;
+	if (dev->num_peers == dev->peers_cap) {
+		size_t cap = dev->peers_cap ? dev->peers_cap * 2 : 8;
+		struct awg_peer **p = realloc(dev->peers, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		dev->peers = p;
+		dev->peers_cap = cap;
+	}
+	peer = calloc(1, sizeof(*peer));
+	if (!peer)
+		return -ENOMEM;
+	peer->dev = dev;
+	memcpy(peer->public_key, public_key, AWG_PUBLIC_KEY_LEN);
+	awg_noise_handshake_init(&peer->handshake, &dev->identity, public_key, psk);
+	awg_cookie_init(&peer->cookie, public_key);
+	awg_keypairs_init(&peer->keypairs);
+	peer->udp_window = AWG_OBFS_DEFAULT_UDP_WINDOW;
+	dev->peers[dev->num_peers++] = peer;
+	*out = peer;
+	return 0;
+}
+
+void awg_device_peer_remove(struct awg_device *dev, struct awg_peer *peer)
+{
+	for (size_t i = 0; i < dev->num_peers; i++) {
+		if (dev->peers[i] != peer)
+			continue;
+		dev->peers[i] = dev->peers[--dev->num_peers];
+		awg_index_remove_peer(&dev->indices, peer);
+		awg_allowedips_remove_by_peer(&dev->allowedips, peer);
+		peer_free(peer);
+		return;
+	}
+}
+
+int awg_device_peer_allow(struct awg_device *dev, struct awg_peer *peer, int family,
+			  const uint8_t *addr, uint8_t cidr)
+{
+	return awg_allowedips_insert(&dev->allowedips, family, addr, cidr, peer);
+}
+
+/* Drops the index of the peer's running handshake, if any. */
+static void release_handshake_index(struct awg_device *dev, struct awg_peer *peer)
+{
+	struct awg_index_entry *e = awg_index_find(&dev->indices, peer->handshake.local_index);
+
+	if (e && e->peer == peer && e->kind == AWG_INDEX_HANDSHAKE)
+		awg_index_remove(&dev->indices, e->index);
+}
+
+static int new_handshake_index(struct awg_device *dev, struct awg_peer *peer, uint32_t *idx)
+{
+	release_handshake_index(dev, peer);
+	return awg_index_add(&dev->indices, peer, AWG_INDEX_HANDSHAKE, dev->env, idx);
+}
+
+static void send_decoys(struct awg_device *dev, struct awg_peer *peer)
+{
+	unsigned count = awg_obfs_decoy_count(dev->obfs);
+
+	for (unsigned i = 0; i < count; i++) {
+		size_t len = awg_obfs_decoy_build(dev->obfs, i, dev->buf, sizeof(dev->buf),
+						  dev->env);
+
+		if (len)
+			emit(dev, peer, &peer->endpoint, len);
+	}
+}
+
+/*
+ * Frames a handshake message of kind already built (except type and MACs) at
+ * dev->buf + prefix, and sends it: type first, because the MACs cover it.
+ */
+static void send_handshake_message(struct awg_device *dev, struct awg_peer *peer,
+				   enum awg_msg_kind kind, size_t msg_len,
+				   const struct awg_endpoint *dst)
+{
+	uint8_t *msg = dev->buf + awg_obfs_prefix_len(dev->obfs, kind);
+	size_t len;
+
+	awg_le32_put(msg, awg_obfs_pick_type(dev->obfs, kind, dev->env));
+	awg_cookie_add_macs(&peer->cookie, msg, msg_len, dev->env);
+	len = awg_obfs_wrap(dev->obfs, kind, dev->buf, msg_len, sizeof(dev->buf),
+			    peer->udp_window, dev->env);
+	if (len)
+		emit(dev, peer, dst, len);
+}
+
+int awg_device_send_initiation(struct awg_device *dev, struct awg_peer *peer)
+{
+	struct awg_msg_initiation *msg;
+	uint32_t idx;
+	int ret;
+
+	if (!dev->identity.has_identity)
+		return -ENOKEY;
+	if (!peer->endpoint.family)
+		return -EDESTADDRREQ;
+	ret = new_handshake_index(dev, peer, &idx);
+	if (ret < 0)
+		return ret;
+	/* Decoys go first; they reuse dev->buf, so the initiation is built after them. */
+	send_decoys(dev, peer);
+	msg = (struct awg_msg_initiation *)(dev->buf + awg_obfs_prefix_len(dev->obfs, AWG_KIND_INIT));
+	ret = awg_noise_create_initiation(&peer->handshake, msg, idx, dev->env);
+	if (ret < 0) {
+		awg_index_remove(&dev->indices, idx);
+		return ret;
+	}
+	peer->last_initiation_sent_ns = now_ns(dev);
+	send_handshake_message(dev, peer, AWG_KIND_INIT, sizeof(*msg), &peer->endpoint);
+	return 0;
+}
+
+/* WireGuard's rate limit on initiations we start on our own: one per REKEY_TIMEOUT. */
+static void maybe_initiate(struct awg_device *dev, struct awg_peer *peer)
+{
+	uint64_t now = now_ns(dev);
+
+	if (peer->last_initiation_sent_ns &&
+	    now - peer->last_initiation_sent_ns < (uint64_t)AWG_REKEY_TIMEOUT * AWG_NSEC_PER_SEC)
+		return;
+	awg_device_send_initiation(dev, peer);
+}
+
+int awg_device_send_data(struct awg_device *dev, struct awg_peer *peer, const uint8_t *packet,
+			 size_t len)
+{
+	struct awg_keypair *kp = peer->keypairs.current;
+	size_t s = awg_obfs_prefix_len(dev->obfs, AWG_KIND_TRANSPORT), pad, n;
+	uint8_t *msg = dev->buf + s;
+	uint64_t counter;
+
+	if (!kp || !kp->valid || !kp->sending_valid)
+		return -ENOKEY;
+	if (!peer->endpoint.family)
+		return -EDESTADDRREQ;
+	pad = awg_obfs_transport_padding(dev->obfs, len, dev->mtu, peer->udp_window, dev->env);
+	if (s + AWG_MSG_DATA_HEADER_LEN + len + pad + AWG_AUTHTAG_LEN > sizeof(dev->buf))
+		return -EMSGSIZE;
+	if (len)
+		memcpy(msg + AWG_MSG_DATA_HEADER_LEN, packet, len);
+	memset(msg + AWG_MSG_DATA_HEADER_LEN + len, 0, pad);
+	if (awg_keypair_seal(kp, msg, len + pad, now_ns(dev), &counter) < 0)
+		return -ENOKEY;
+	awg_le32_put(msg, awg_obfs_pick_type(dev->obfs, AWG_KIND_TRANSPORT, dev->env));
+	n = awg_obfs_wrap(dev->obfs, AWG_KIND_TRANSPORT, dev->buf,
+			  AWG_MSG_DATA_HEADER_LEN + len + pad + AWG_AUTHTAG_LEN, sizeof(dev->buf), 0,
+			  dev->env);
+	if (!n)
+		return -EMSGSIZE;
+	emit(dev, peer, &peer->endpoint, n);
+	if (s + AWG_MSG_DATA_MIN_LEN + len > peer->udp_window)
+		peer->udp_window = s + AWG_MSG_DATA_MIN_LEN + len;
+	if (awg_keypair_should_rekey_on_send(kp, now_ns(dev), AWG_REKEY_AFTER_NS))
+		maybe_initiate(dev, peer);
+	return 0;
+}
+
+/* A packet authenticated from src: roam to it (and restart the trailer window if it moved). */
+static void update_endpoint(struct awg_peer *peer, const struct awg_endpoint *src)
+{
+	if (!endpoint_equal(&peer->endpoint, src)) {
+		peer->endpoint = *src;
+		peer->udp_window = AWG_OBFS_DEFAULT_UDP_WINDOW;
+	}
+}
+
+/*
+ * Moves the new keypair into the peer's rotation, re-labels its index, and forgets the indices
+ * of keypairs the rotation dropped.
+ */
+static void install_keypair(struct awg_device *dev, struct awg_peer *peer,
+			    struct awg_keypair *fresh)
+{
+	struct awg_keypairs *kps = &peer->keypairs;
+	struct awg_keypair *kp;
+	uint32_t before[3];
+
+	for (int i = 0; i < 3; i++)
+		before[i] = kps->slot[i].valid ? kps->slot[i].local_index : 0;
+	kp = awg_keypairs_add(kps, fresh);
+	awg_index_set_kind(&dev->indices, kp->local_index, AWG_INDEX_KEYPAIR);
+	for (int i = 0; i < 3; i++)
+		if (before[i] && !awg_keypairs_find(kps, before[i]))
+			awg_index_remove(&dev->indices, before[i]);
+}
+
+static void session_established(struct awg_device *dev, struct awg_peer *peer)
+{
+	peer->last_handshake_wall_ns = awg_env_wall_ns(dev->env);
+	if (dev->ops->session)
+		dev->ops->session(dev->ops_ctx, peer);
+}
+
+static int begin_session(struct awg_device *dev, struct awg_peer *peer)
+{
+	struct awg_keypair kp;
+	int ret;
+
+	ret = awg_noise_begin_session(&peer->handshake, &kp, now_ns(dev), 0);
+	if (ret == 0)
+		install_keypair(dev, peer, &kp);
+	awg_wipe(&kp, sizeof(kp));
+	return ret;
+}
+
+static void send_cookie_reply(struct awg_device *dev, const uint8_t *msg, size_t msg_len,
+			      const struct awg_endpoint *src)
+{
+	struct awg_msg_cookie *reply;
+	uint8_t sb[ENDPOINT_BYTES];
+	size_t sl = endpoint_bytes(src, sb), len;
+
+	reply = (struct awg_msg_cookie *)(dev->buf + awg_obfs_prefix_len(dev->obfs, AWG_KIND_COOKIE));
+	if (awg_cookie_create_reply(&dev->cookie_checker, reply, msg, msg_len, sb, sl, dev->env))
+		return;
+	awg_le32_put(reply->header.type, awg_obfs_pick_type(dev->obfs, AWG_KIND_COOKIE, dev->env));
+	len = awg_obfs_wrap(dev->obfs, AWG_KIND_COOKIE, dev->buf, sizeof(*reply), sizeof(dev->buf),
+			    0, dev->env);
+	if (len)
+		emit(dev, NULL, src, len);
+}
+
+/*
+ * mac1 always; under load also mac2, and without a valid one the sender gets a cookie reply
+ * (unless DisableCookies) instead of a handshake. Returns true when the message may proceed.
+ */
+static bool check_macs(struct awg_device *dev, const uint8_t *msg, size_t msg_len,
+		       const struct awg_endpoint *src)
+{
+	uint8_t sb[ENDPOINT_BYTES];
+	size_t sl = endpoint_bytes(src, sb);
+	enum awg_cookie_mac_state st;
+	bool under_load;
+
+	under_load = awg_cookie_load_update(&dev->load, dev->handshake_queue_len,
+					    dev->handshake_queue_cap, now_ns(dev));
+	st = awg_cookie_validate(&dev->cookie_checker, msg, msg_len, sb, sl, under_load, dev->env);
+	if (st == AWG_COOKIE_INVALID_MAC) {
+		drop(dev, AWG_DROP_MAC);
+		return false;
+	}
+	if (under_load && st != AWG_COOKIE_VALID_MAC_WITH_COOKIE) {
+		if (!awg_obfs_params(dev->obfs)->disable_cookies)
+			send_cookie_reply(dev, msg, msg_len, src);
+		drop(dev, AWG_DROP_COOKIE_SENT);
+		return false;
+	}
+	return true;
+}
+
+static struct awg_handshake *lookup_static(void *ctx, const uint8_t remote_static[32])
+{
+	struct awg_peer *peer = awg_device_peer_find(ctx, remote_static);
+
+	return peer ? &peer->handshake : NULL;
+}
+
+static int receive_initiation(struct awg_device *dev, uint8_t *msg,
+			      const struct awg_endpoint *src)
+{
+	struct awg_handshake *hs;
+	struct awg_peer *peer;
+	uint32_t idx;
+
+	if (!check_macs(dev, msg, AWG_MSG_INITIATION_LEN, src))
+		return -EBADMSG;
+	hs = awg_noise_consume_initiation((const struct awg_msg_initiation *)msg, &dev->identity,
+					  lookup_static, dev, dev->env);
+	if (!hs) {
+		drop(dev, AWG_DROP_HANDSHAKE);
+		return -EBADMSG;
+	}
+	peer = container_of(hs, struct awg_peer, handshake);
+	peer->rx_bytes += AWG_MSG_INITIATION_LEN;
+	update_endpoint(peer, src);
+	if (new_handshake_index(dev, peer, &idx) < 0) {
+		drop(dev, AWG_DROP_NOMEM);
+		return -EBADMSG;
+	}
+	if (awg_noise_create_response(hs, (struct awg_msg_response *)(dev->buf +
+		    awg_obfs_prefix_len(dev->obfs, AWG_KIND_RESPONSE)), idx, dev->env) < 0) {
+		awg_index_remove(&dev->indices, idx);
+		drop(dev, AWG_DROP_HANDSHAKE);
+		return -EBADMSG;
+	}
+	/* The response is framed and sent after begin_session: it only reads dev->buf. */
+	if (begin_session(dev, peer) < 0) {
+		awg_index_remove(&dev->indices, idx);
+		drop(dev, AWG_DROP_HANDSHAKE);
+		return -EBADMSG;
+	}
+	send_handshake_message(dev, peer, AWG_KIND_RESPONSE, AWG_MSG_RESPONSE_LEN, src);
+	return 0;
+}
+
+static int receive_response(struct awg_device *dev, uint8_t *msg, const struct awg_endpoint *src)
+{
+	const struct awg_msg_response *resp = (const struct awg_msg_response *)msg;
+	struct awg_index_entry *e;
+	struct awg_peer *peer;
+
+	if (!check_macs(dev, msg, AWG_MSG_RESPONSE_LEN, src))
+		return -EBADMSG;
+	e = awg_index_find(&dev->indices, awg_le32_get(resp->receiver_index));
+	if (!e || e->kind != AWG_INDEX_HANDSHAKE) {
+		drop(dev, AWG_DROP_INDEX);
+		return -EBADMSG;
+	}
+	peer = e->peer;
+	if (awg_noise_consume_response(&peer->handshake, resp) < 0 || begin_session(dev, peer) < 0) {
+		drop(dev, AWG_DROP_HANDSHAKE);
+		return -EBADMSG;
+	}
+	peer->rx_bytes += AWG_MSG_RESPONSE_LEN;
+	update_endpoint(peer, src);
+	session_established(dev, peer);
+	/* Key confirmation for the responder, who may not send until it hears from us. */
+	awg_device_send_data(dev, peer, NULL, 0);
+	return 0;
+}
+
+static int receive_cookie(struct awg_device *dev, uint8_t *msg)
+{
+	const struct awg_msg_cookie *reply = (const struct awg_msg_cookie *)msg;
+	struct awg_index_entry *e = awg_index_find(&dev->indices,
+						   awg_le32_get(reply->receiver_index));
+
+	if (!e) {
+		drop(dev, AWG_DROP_INDEX);
+		return -EBADMSG;
+	}
+	if (awg_cookie_consume_reply(&e->peer->cookie, reply, dev->env) < 0) {
+		drop(dev, AWG_DROP_DECRYPT);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+/*
+ * The authenticated plaintext must be one IPv4/IPv6 packet (WireGuard trims padding by the IP
+ * length) whose source address the peer is allowed to use. Returns the packet length or 0.
+ */
+static size_t ip_packet_len(const uint8_t *p, size_t len, int *family, const uint8_t **srcaddr)
+{
+	size_t total;
+
+	if (len >= 20 && p[0] >> 4 == 4) {
+		total = (size_t)p[2] << 8 | p[3];
+		*family = AWG_AF_INET;
+		*srcaddr = p + 12;
+		return total >= 20 && total <= len ? total : 0;
+	}
+	if (len >= 40 && p[0] >> 4 == 6) {
+		total = 40 + ((size_t)p[4] << 8 | p[5]);
+		*family = AWG_AF_INET6;
+		*srcaddr = p + 8;
+		return total <= len ? total : 0;
+	}
+	return 0;
+}
+
+static int open_transport(struct awg_device *dev, struct awg_peer *peer, struct awg_keypair *kp,
+			  uint8_t *msg, size_t msg_len, size_t *plain_len)
+{
+	int ret = awg_keypair_open(kp, msg, msg_len, now_ns(dev), plain_len);
+
+	switch (ret) {
+	case 0:
+		return 0;
+	case -EALREADY:
+		drop(dev, AWG_DROP_REPLAY);
+		break;
+	case -EKEYEXPIRED:
+		drop(dev, AWG_DROP_EXPIRED);
+		break;
+	default:
+		drop(dev, AWG_DROP_DECRYPT);
+		break;
+	}
+	(void)peer;
+	return -EBADMSG;
+}
+
+static int receive_transport(struct awg_device *dev, uint8_t *msg, size_t msg_len,
+			     const struct awg_endpoint *src)
+{
+	struct awg_index_entry *e;
+	struct awg_keypair *kp;
+	struct awg_peer *peer;
+	const uint8_t *plain = msg + AWG_MSG_DATA_HEADER_LEN, *saddr;
+	size_t plain_len, pkt_len;
+	int family;
+
+	e = awg_index_find(&dev->indices, awg_le32_get(msg + 4));
+	kp = e ? awg_keypairs_find(&e->peer->keypairs, e->index) : NULL;
+	if (!kp) {
+		drop(dev, AWG_DROP_INDEX);
+		return -EBADMSG;
+	}
+	peer = e->peer;
+	if (open_transport(dev, peer, kp, msg, msg_len, &plain_len) < 0)
+		return -EBADMSG;
+	if (awg_keypairs_received_with(&peer->keypairs, kp))
+		session_established(dev, peer);
+	peer->rx_bytes += msg_len;
+	update_endpoint(peer, src);
+	if (kp == peer->keypairs.current &&
+	    awg_keypair_should_rekey_on_receive(kp, now_ns(dev), AWG_REKEY_ON_RECEIVE_NS))
+		maybe_initiate(dev, peer);
+	if (awg_obfs_is_keepalive(plain, plain_len))
+		return 0;
+	pkt_len = ip_packet_len(plain, plain_len, &family, &saddr);
+	if (!pkt_len) {
+		drop(dev, AWG_DROP_PACKET);
+		return -EBADMSG;
+	}
+	if (awg_allowedips_lookup(&dev->allowedips, family, saddr) != peer) {
+		drop(dev, AWG_DROP_ROUTE);
+		return -EBADMSG;
+	}
+	dev->ops->deliver(dev->ops_ctx, peer, plain, pkt_len);
+	return 0;
+}
+
+int awg_device_receive(struct awg_device *dev, uint8_t *dgram, size_t len,
+		       const struct awg_endpoint *src)
+{
+	struct awg_obfs_view v;
+
+	dev->last_drop = AWG_DROP_NONE;
+	if (awg_obfs_unwrap(dev->obfs, dgram, len, &v) < 0) {
+		drop(dev, AWG_DROP_UNCLASSIFIED);
+		return -EBADMSG;
+	}
+	switch (v.kind) {
+	case AWG_KIND_INIT:
+		return receive_initiation(dev, v.msg, src);
+	case AWG_KIND_RESPONSE:
+		return receive_response(dev, v.msg, src);
+	case AWG_KIND_COOKIE:
+		return receive_cookie(dev, v.msg);
+	case AWG_KIND_TRANSPORT:
+		return receive_transport(dev, v.msg, v.msg_len, src);
+	default:
+		break;
+	}
+	drop(dev, AWG_DROP_UNCLASSIFIED);
+	return -EBADMSG;
+}

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The protocol state of one AmneziaWG interface, without I/O: identity, peers, receiver
+ * indices, cryptokey routing, and the two paths that tie the core modules together —
+ * "send" (handshake messages with their decoys, transport packets) and "receive" (classify a
+ * datagram, run the handshake or decrypt it). Datagrams leave and plaintext packets arrive
+ * through callbacks, so the same code serves the engine (real sockets, TUN) and in-process
+ * tests (two devices wired back to back).
+ *
+ * Nothing here locks: the owner serialises every call on one device.
+ */
+#ifndef _AWG_DEVICE_H
+#define _AWG_DEVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "allowedips.h"
+#include "cookie.h"
+#include "env.h"
+#include "index.h"
+#include "keypair.h"
+#include "noise.h"
+#include "obfs.h"
+
+/* A UDP endpoint as plain data (src/core has no socket headers). */
+struct awg_endpoint {
+	uint16_t family;	/* AWG_AF_INET or AWG_AF_INET6; 0 = none */
+	uint16_t port;		/* host order */
+	uint8_t addr[16];	/* network order; IPv4 uses the first 4 bytes */
+};
+
+struct awg_device;
+
+struct awg_peer {
+	struct awg_device *dev;
+	uint8_t public_key[AWG_PUBLIC_KEY_LEN];
+	struct awg_handshake handshake;
+	struct awg_cookie cookie;
+	struct awg_keypairs keypairs;
+	struct awg_endpoint endpoint;
+	/* Per-peer "UDP window" of RandomTrailers (spec §4.8): largest datagram sent lately. */
+	size_t udp_window;
+	uint64_t last_initiation_sent_ns;	/* rate limit: one per REKEY_TIMEOUT */
+	uint64_t last_handshake_wall_ns;	/* 0 = never */
+	uint64_t rx_bytes, tx_bytes;
+	void *user;				/* for the owner */
+};
+
+/* What the device asks of its owner. Every callback is required. */
+struct awg_device_ops {
+	/* Send one UDP datagram to dst. Errors are the owner's business (UDP may drop). */
+	void (*send)(void *ctx, struct awg_peer *peer, const struct awg_endpoint *dst,
+		     const uint8_t *dgram, size_t len);
+	/* An authenticated IP packet from peer for the TUN device. */
+	void (*deliver)(void *ctx, struct awg_peer *peer, const uint8_t *packet, size_t len);
+	/* Optional: a session was established with peer (handshake complete). */
+	void (*session)(void *ctx, struct awg_peer *peer);
+};
+
+/* Why awg_device_receive dropped a datagram; for counters and tests, never sent anywhere. */
+enum awg_device_drop {
+	AWG_DROP_NONE = 0,
+	AWG_DROP_UNCLASSIFIED,	/* junk, decoys, garbage: no kind matched */
+	AWG_DROP_MAC,		/* handshake with a bad mac1 */
+	AWG_DROP_COOKIE_SENT,	/* under load without a valid mac2: answered with a cookie */
+	AWG_DROP_RATELIMIT,	/* under load, source over its rate */
+	AWG_DROP_HANDSHAKE,	/* did not authenticate, replayed, flooded, or wrong state */
+	AWG_DROP_INDEX,		/* unknown receiver index */
+	AWG_DROP_DECRYPT,	/* transport did not authenticate */
+	AWG_DROP_REPLAY,	/* authentic transport counter seen before */
+	AWG_DROP_EXPIRED,	/* keypair too old */
+	AWG_DROP_PACKET,	/* decrypted, but not a valid IP packet */
+	AWG_DROP_ROUTE,		/* source address not in the peer's allowed IPs */
+	AWG_DROP_NOMEM,
+};
+
+/* Largest datagram handled: a full UDP payload plus room for a trailer. */
+#define AWG_DEVICE_MAX_DATAGRAM 65535
+
+struct awg_device {
+	const struct awg_env *env;
+	const struct awg_device_ops *ops;
+	void *ops_ctx;
+	struct awg_static_identity identity;
+	struct awg_cookie_checker cookie_checker;
+	struct awg_cookie_load load;
+	size_t handshake_queue_len, handshake_queue_cap;	/* set by the owner */
+	struct awg_obfs *obfs;			/* owned */
+	struct awg_index_table indices;
+	struct awg_allowedips allowedips;
+	struct awg_peer **peers;		/* owned */
+	size_t num_peers, peers_cap;
+	unsigned mtu;				/* tunnel MTU for padding caps; 0 = unknown */
+	uint8_t buf[AWG_DEVICE_MAX_DATAGRAM];	/* scratch for building datagrams */
+	enum awg_device_drop last_drop;
+	uint64_t drops;
+};
+
+/*
+ * Creates a device with plain-WireGuard framing and no identity. env and ops must outlive it.
+ * Returns 0 and an owned *out (free with awg_device_free), or -ENOMEM.
+ */
+int awg_device_new(const struct awg_env *env, const struct awg_device_ops *ops, void *ops_ctx,
+		   struct awg_device **out);
+void awg_device_free(struct awg_device *dev);
+
+/* Sets (or with NULL / all-zero, removes) the private key; resets every handshake. */
+int awg_device_set_private_key(struct awg_device *dev, const uint8_t *private_key);
+/* Replaces the framing; takes ownership of obfs (also on error). */
+void awg_device_set_obfs(struct awg_device *dev, struct awg_obfs *obfs);
+
+/* Adds a peer (psk may be NULL). Returns 0 and the borrowed peer, -EEXIST, -EINVAL, -ENOMEM. */
+int awg_device_peer_add(struct awg_device *dev, const uint8_t public_key[AWG_PUBLIC_KEY_LEN],
+			const uint8_t *psk, struct awg_peer **out);
+struct awg_peer *awg_device_peer_find(struct awg_device *dev,
+				      const uint8_t public_key[AWG_PUBLIC_KEY_LEN]);
+/* Removes the peer, its sessions, indices and allowed IPs, and wipes its keys. */
+void awg_device_peer_remove(struct awg_device *dev, struct awg_peer *peer);
+int awg_device_peer_allow(struct awg_device *dev, struct awg_peer *peer, int family,
+			  const uint8_t *addr, uint8_t cidr);
+
+/*
+ * Starts (or retransmits) a handshake with peer: sends the decoys (I1..I5, then junk), then the
+ * initiation. Returns 0, -EDESTADDRREQ (no endpoint), -ENOKEY (no identity) or -EINVAL.
+ */
+int awg_device_send_initiation(struct awg_device *dev, struct awg_peer *peer);
+/*
+ * Encrypts one IP packet (len 0 = keepalive) to peer with the current keypair. Returns 0,
+ * -ENOKEY (no usable session: the caller keeps the packet and starts a handshake),
+ * -EDESTADDRREQ or -EMSGSIZE.
+ */
+int awg_device_send_data(struct awg_device *dev, struct awg_peer *peer, const uint8_t *packet,
+			 size_t len);
+
+/*
+ * Processes one received datagram from src; dgram is modified in place. Returns 0 when it was
+ * used, or -EBADMSG after a drop (the reason is in dev->last_drop).
+ */
+int awg_device_receive(struct awg_device *dev, uint8_t *dgram, size_t len,
+		       const struct awg_endpoint *src);
+
+#endif /* _AWG_DEVICE_H */
