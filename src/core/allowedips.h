@@ -8,14 +8,7 @@
 
 #include <stdint.h>
 
-/*
- * Address families, numerically equal to Linux AF_INET/AF_INET6 so the data plane may pass
- * either; src/core does not include the socket headers that define them.
- */
-#ifndef AWG_AF_INET
-#define AWG_AF_INET 2
-#define AWG_AF_INET6 10
-#endif
+#include "params.h"	/* AWG_AF_INET, AWG_AF_INET6 */
 
 struct awg_allowedips_node;
 

@@ -39,6 +39,29 @@ static bool endpoint_equal(const struct awg_endpoint *a, const struct awg_endpoi
 	return a->family == b->family && a->port == b->port && !memcmp(a->addr, b->addr, 16);
 }
 
+const char *awg_device_drop_name(enum awg_device_drop why)
+{
+	static const char *const names[] = {
+		[AWG_DROP_NONE] = "not dropped",
+		[AWG_DROP_UNCLASSIFIED] = "unclassifiable (junk, decoy or garbage)",
+		[AWG_DROP_MAC] = "bad mac1",
+		[AWG_DROP_COOKIE_SENT] = "under load without cookie, cookie reply sent",
+		[AWG_DROP_RATELIMIT] = "handshake rate limit",
+		[AWG_DROP_HANDSHAKE] = "handshake rejected",
+		[AWG_DROP_INDEX] = "unknown receiver index",
+		[AWG_DROP_DECRYPT] = "does not authenticate",
+		[AWG_DROP_REPLAY] = "replayed counter",
+		[AWG_DROP_EXPIRED] = "keypair expired",
+		[AWG_DROP_PACKET] = "not an IP packet",
+		[AWG_DROP_ROUTE] = "source address not allowed for peer",
+		[AWG_DROP_NOMEM] = "out of memory",
+	};
+
+	if ((size_t)why < sizeof(names) / sizeof(names[0]) && names[why])
+		return names[why];
+	return "unknown";
+}
+
 static void drop(struct awg_device *dev, enum awg_device_drop why)
 {
 	dev->last_drop = why;
@@ -71,12 +94,19 @@ int awg_device_new(const struct awg_env *env, const struct awg_device_ops *ops, 
 	awg_cookie_checker_init(&dev->cookie_checker, NULL);
 	awg_obfs_params_init(&params);
 	ret = awg_obfs_new(&params, NULL, &dev->obfs, NULL);
-	if (ret < 0) {
-		free(dev);
-		return ret;
-	}
+	if (ret < 0)
+		goto err_free;
+	ret = awg_ratelimiter_init(&dev->ratelimiter, AWG_DEVICE_RATELIMIT_ENTRIES, env);
+	if (ret < 0)
+		goto err_obfs;
 	*out = dev;
 	return 0;
+
+err_obfs:
+	awg_obfs_free(dev->obfs);
+err_free:
+	free(dev);
+	return ret;
 }
 
 static void peer_free(struct awg_peer *peer)
@@ -98,6 +128,7 @@ void awg_device_free(struct awg_device *dev)
 	awg_index_free(&dev->indices);
 	awg_allowedips_free(&dev->allowedips);
 	awg_obfs_free(dev->obfs);
+	awg_ratelimiter_free(&dev->ratelimiter);
 	awg_noise_identity_wipe(&dev->identity);
 	awg_cookie_checker_wipe(&dev->cookie_checker);
 	awg_wipe(dev->buf, sizeof(dev->buf));
@@ -397,6 +428,12 @@ static bool check_macs(struct awg_device *dev, const uint8_t *msg, size_t msg_le
 		if (!awg_obfs_params(dev->obfs)->disable_cookies)
 			send_cookie_reply(dev, msg, msg_len, src);
 		drop(dev, AWG_DROP_COOKIE_SENT);
+		return false;
+	}
+	/* Even with a valid cookie, one source may not monopolise the handshake work. */
+	if (under_load && !awg_ratelimiter_allow(&dev->ratelimiter, src->family, src->addr,
+						 now_ns(dev))) {
+		drop(dev, AWG_DROP_RATELIMIT);
 		return false;
 	}
 	return true;

@@ -23,6 +23,7 @@
 #include "keypair.h"
 #include "noise.h"
 #include "obfs.h"
+#include "ratelimiter.h"
 
 /* A UDP endpoint as plain data (src/core has no socket headers). */
 struct awg_endpoint {
@@ -76,8 +77,13 @@ enum awg_device_drop {
 	AWG_DROP_NOMEM,
 };
 
+/* A short lower-case description of a drop reason, for logs. */
+const char *awg_device_drop_name(enum awg_device_drop why);
+
 /* Largest datagram handled: a full UDP payload plus room for a trailer. */
 #define AWG_DEVICE_MAX_DATAGRAM 65535
+/* Sources tracked by the handshake rate limiter; new ones are refused when it is full. */
+#define AWG_DEVICE_RATELIMIT_ENTRIES 8192
 
 struct awg_device {
 	const struct awg_env *env;
@@ -86,6 +92,7 @@ struct awg_device {
 	struct awg_static_identity identity;
 	struct awg_cookie_checker cookie_checker;
 	struct awg_cookie_load load;
+	struct awg_ratelimiter ratelimiter;	/* handshakes per source while under load */
 	size_t handshake_queue_len, handshake_queue_cap;	/* set by the owner */
 	struct awg_obfs *obfs;			/* owned */
 	struct awg_index_table indices;

@@ -10,6 +10,13 @@
 #include <stdint.h>
 
 #define AWG_KEY_LEN 32
+
+/*
+ * Address families, numerically equal to Linux AF_INET/AF_INET6 so the data plane may pass
+ * either; src/core does not include the socket headers that define them.
+ */
+#define AWG_AF_INET 2
+#define AWG_AF_INET6 10
 #define AWG_ISPEC_SLOTS 5
 
 /* An inclusive range [lo, hi]. A single value N is {N, N}; "unset/zero" is {0, 0}. */

@@ -10,11 +10,7 @@
 #include <stdint.h>
 
 #include "env.h"
-
-#ifndef AWG_AF_INET
-#define AWG_AF_INET 2	/* = Linux AF_INET; also defined by allowedips.h */
-#define AWG_AF_INET6 10	/* = Linux AF_INET6 */
-#endif
+#include "params.h"	/* AWG_AF_INET, AWG_AF_INET6 */
 
 enum awg_ratelimiter_limits {
 	AWG_RATELIMITER_PACKETS_PER_SECOND = 20,
