@@ -24,6 +24,10 @@ def main(logs):
                     skipped += 1
                     continue
                 ok = result == "OK"
+                out = (t.get("stdout") or "") + (t.get("stderr") or "")
+                if not ok:
+                    tail = "\n".join(out.splitlines()[-60:])
+                    print(f"--- {t['name']}: {result} (exit {t.get('returncode')})\n{tail}\n---")
                 m = SUMMARY.search(t.get("stdout") or "")
                 if m:
                     cases, bad = int(m.group(2)), int(m.group(3))

@@ -888,16 +888,22 @@ static int parse_assignment(struct parser *p, const char *s, size_t len, size_t 
 static int parse_line(struct parser *p, const char *s, size_t len)
 {
 	const char *hash = memchr(s, '#', len);
-	const char *nul;
 	size_t start;
 
 	if (len && s[len - 1] == '\r')
 		len--;
 	if (hash)
 		len = (size_t)(hash - s);
-	nul = memchr(s, '\0', len);
-	if (nul)
-		return fail(p, (unsigned)(nul - s) + 1, "NUL byte in line");
+	/*
+	 * Control characters other than tab (NUL, a lone CR, VT, FF, ...) are refused: no key needs
+	 * them, and the verbatim I-spec and script values could not be written back.
+	 */
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+			return fail(p, (unsigned)i + 1, "control character 0x%02x in line", ch);
+	}
 	start = skip_space(s, 0, len);
 	if (start == len)
 		return 0;

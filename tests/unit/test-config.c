@@ -403,7 +403,11 @@ static void test_nul_byte(void)
 		  -EINVAL);
 	CHECK_INT(err.line, 2);
 	CHECK_INT(err.column, 7);
-	CHECK(strstr(err.msg, "NUL"));
+	CHECK(strstr(err.msg, "control character 0x00"));
+	awg_conf_free(&c);
+	CHECK_INT(parse(&c, "[Interface]\nI1 = <r 1>\r<r 2>\r\n", AWG_CONF_DIALECT_TOOLS, &err),
+		  -EINVAL);
+	CHECK_INT(err.column, 11);
 	awg_conf_free(&c);
 }
 

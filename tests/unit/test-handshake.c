@@ -526,6 +526,53 @@ static void plain_wireguard_layout(void)
 	teardown(&a, &b);
 }
 
+/*
+ * Each AWG version's parameter set, as its configs write it, through the same framing:
+ * 1.0 (S1, S2, single H values, junk; cookie and transport unprefixed), 2.0 (S1..S4, ranged H,
+ * I-packets), 3.0 (+ header protection, content padding), 3.1 (+ trailers). The handshake
+ * datagram sizes must be exactly S_T + L_T where the version has no trailers.
+ */
+static void every_version(void)
+{
+	static const char *const names[] = { "1.0", "2.0", "3.0", "3.1" };
+
+	for (int v = 0; v < 4; v++) {
+		struct awg_obfs_params p;
+		struct node a, b;
+		size_t n;
+
+		params_31(&p);
+		if (v < 3)
+			p.random_trailers = false;
+		if (v < 2) {
+			p.hp_on = false;
+			p.content_padding = (struct awg_range){ 0, 0 };
+		}
+		if (v < 1) {
+			p.s[2] = p.s[3] = 0;
+			for (int k = 0; k < 4; k++)
+				p.h[k].hi = p.h[k].lo;
+		}
+		setup(&a, &b, &p, v >= 1 ? ispecs_31 : NULL, true);
+		CHECK_INT(awg_device_send_initiation(a.dev, a.peer), 0);
+		n = b.inbox_len;
+		CHECK_INT(n, (v >= 1 ? 1u : 0u) + 4 + 1);
+		if (v < 3)
+			CHECK_INT(b.inbox[n - 1].len, 15 + 148);
+		if (v < 1)
+			CHECK_INT(awg_le32_get(b.inbox[n - 1].data + 15), p.h[0].lo);
+		pump(&a, &b, NULL, NULL);
+		if (!CHECK_INT(b.sessions, 1))
+			fprintf(stderr, "    (AWG %s parameter set)\n", names[v]);
+		/* The confirming keepalive: S4 + 32 bytes until content padding (3.0) pads it. */
+		if (v < 2)
+			CHECK_INT(a.sent_sizes[a.sent_count - 1], (v < 1 ? 0 : 23) + 32);
+		exchange(&a, &b, 500, (uint8_t)v);
+		exchange(&b, &a, 700, (uint8_t)v);
+		teardown(&a, &b);
+	}
+}
+
 /* A packet whose inner source address is not the peer's is dropped (cryptokey routing). */
 static void cryptokey_routing(void)
 {
@@ -588,4 +635,4 @@ static void seed_environment(void)
 TEST_MAIN("handshake", T(seed_environment), T(full_31_handshake_and_transport), T(without_psk),
 	  T(tampering_fails), T(replays_rejected), T(cookie_under_load),
 	  T(disable_cookies_stays_silent), T(plain_wireguard_layout), T(cryptokey_routing),
-	  T(mismatched_params_fail), T(no_session_no_send))
+	  T(mismatched_params_fail), T(every_version), T(no_session_no_send))
