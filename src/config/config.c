@@ -239,8 +239,6 @@ enum section {
 };
 
 struct parser;
-struct key_desc;
-typedef int key_fn(struct parser *p, const struct key_desc *k);
 
 enum key_flags {
 	K_IFACE = 1u << 0,	/* belongs to [Interface] */
@@ -255,7 +253,7 @@ enum key_flags {
 struct key_desc {
 	const char *name;	/* canonical spelling, used in messages */
 	unsigned flags;		/* enum key_flags */
-	key_fn *fn;
+	int (*fn)(struct parser *p, const struct key_desc *k);
 	unsigned arg;		/* handler-specific: slot number or field selector */
 };
 

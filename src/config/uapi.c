@@ -254,6 +254,9 @@ static int d_ispec(struct setter *s, unsigned arg)
 	struct awg_parse_error ierr = { 0 };
 	struct awg_ispec *spec = NULL;
 
+	/* The slot keeps the text as a C string, so a NUL inside it could not be stored. */
+	if (memchr(s->val, '\0', s->len))
+		return fail(s, -EINVAL, val_col(s), "NUL byte in %.*s", (int)s->key_len, s->key);
 	if (awg_ispec_parse(s->val, s->len, &spec, &ierr) < 0)
 		return fail(s, -EINVAL, val_col(s) + (ierr.column ? ierr.column - 1 : 0),
 			    "invalid tag spec for %.*s: %s", (int)s->key_len, s->key, ierr.msg);

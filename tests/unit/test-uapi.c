@@ -464,6 +464,8 @@ static void test_ispec_and_bools(void)
 	CHECK(c.ispec[1] && !strcmp(c.ispec[1], "<r  4> <b 0x01>"));
 	CHECK_INT(set(&c, "i2=<nope>\n", NULL, NULL), -EINVAL);
 	CHECK(c.ispec[1] && !strcmp(c.ispec[1], "<r  4> <b 0x01>"));
+	CHECK_INT(awg_uapi_set(&c, "i2=<r 1>\0x\n", 11, NULL, NULL, NULL), -EINVAL);
+	CHECK(c.ispec[1] && !strcmp(c.ispec[1], "<r  4> <b 0x01>"));
 	CHECK_INT(set(&c, "i2=just text\n", NULL, NULL), 0);
 	CHECK(!c.ispec[1]);
 	CHECK(!(c.has & AWG_CONF_HAS_I(1)));
