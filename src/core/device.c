@@ -23,7 +23,7 @@ static uint64_t now_ns(const struct awg_device *dev)
 }
 
 /* Stable encoding of a source address for cookies (only we ever check them). */
-static size_t endpoint_bytes(const struct awg_endpoint *ep, uint8_t out[ENDPOINT_BYTES])
+static size_t endpoint_bytes(const struct awg_udp_addr *ep, uint8_t out[ENDPOINT_BYTES])
 {
 	size_t alen = ep->family == AWG_AF_INET ? 4 : 16;
 
@@ -34,7 +34,7 @@ static size_t endpoint_bytes(const struct awg_endpoint *ep, uint8_t out[ENDPOINT
 	return 3 + alen;
 }
 
-static bool endpoint_equal(const struct awg_endpoint *a, const struct awg_endpoint *b)
+static bool endpoint_equal(const struct awg_udp_addr *a, const struct awg_udp_addr *b)
 {
 	return a->family == b->family && a->port == b->port && !memcmp(a->addr, b->addr, 16);
 }
@@ -68,7 +68,7 @@ static void drop(struct awg_device *dev, enum awg_device_drop why)
 	dev->drops++;
 }
 
-static void emit(struct awg_device *dev, struct awg_peer *peer, const struct awg_endpoint *dst,
+static void emit(struct awg_device *dev, struct awg_peer *peer, const struct awg_udp_addr *dst,
 		 size_t len)
 {
 	dev->ops->send(dev->ops_ctx, peer, dst, dev->buf, len);
@@ -256,7 +256,7 @@ static void send_decoys(struct awg_device *dev, struct awg_peer *peer)
  */
 static void send_handshake_message(struct awg_device *dev, struct awg_peer *peer,
 				   enum awg_msg_kind kind, size_t msg_len,
-				   const struct awg_endpoint *dst)
+				   const struct awg_udp_addr *dst)
 {
 	uint8_t *msg = dev->buf + awg_obfs_prefix_len(dev->obfs, kind);
 	size_t len;
@@ -341,7 +341,7 @@ int awg_device_send_data(struct awg_device *dev, struct awg_peer *peer, const ui
 }
 
 /* A packet authenticated from src: roam to it (and restart the trailer window if it moved). */
-static void update_endpoint(struct awg_peer *peer, const struct awg_endpoint *src)
+static void update_endpoint(struct awg_peer *peer, const struct awg_udp_addr *src)
 {
 	if (!endpoint_equal(&peer->endpoint, src)) {
 		peer->endpoint = *src;
@@ -389,7 +389,7 @@ static int begin_session(struct awg_device *dev, struct awg_peer *peer)
 }
 
 static void send_cookie_reply(struct awg_device *dev, const uint8_t *msg, size_t msg_len,
-			      const struct awg_endpoint *src)
+			      const struct awg_udp_addr *src)
 {
 	struct awg_msg_cookie *reply;
 	uint8_t sb[ENDPOINT_BYTES];
@@ -410,7 +410,7 @@ static void send_cookie_reply(struct awg_device *dev, const uint8_t *msg, size_t
  * (unless DisableCookies) instead of a handshake. Returns true when the message may proceed.
  */
 static bool check_macs(struct awg_device *dev, const uint8_t *msg, size_t msg_len,
-		       const struct awg_endpoint *src)
+		       const struct awg_udp_addr *src)
 {
 	uint8_t sb[ENDPOINT_BYTES];
 	size_t sl = endpoint_bytes(src, sb);
@@ -447,7 +447,7 @@ static struct awg_handshake *lookup_static(void *ctx, const uint8_t remote_stati
 }
 
 static int receive_initiation(struct awg_device *dev, uint8_t *msg,
-			      const struct awg_endpoint *src)
+			      const struct awg_udp_addr *src)
 {
 	struct awg_handshake *hs;
 	struct awg_peer *peer;
@@ -484,7 +484,7 @@ static int receive_initiation(struct awg_device *dev, uint8_t *msg,
 	return 0;
 }
 
-static int receive_response(struct awg_device *dev, uint8_t *msg, const struct awg_endpoint *src)
+static int receive_response(struct awg_device *dev, uint8_t *msg, const struct awg_udp_addr *src)
 {
 	const struct awg_msg_response *resp = (const struct awg_msg_response *)msg;
 	struct awg_index_entry *e;
@@ -573,7 +573,7 @@ static int open_transport(struct awg_device *dev, struct awg_peer *peer, struct 
 }
 
 static int receive_transport(struct awg_device *dev, uint8_t *msg, size_t msg_len,
-			     const struct awg_endpoint *src)
+			     const struct awg_udp_addr *src)
 {
 	struct awg_index_entry *e;
 	struct awg_keypair *kp;
@@ -614,7 +614,7 @@ static int receive_transport(struct awg_device *dev, uint8_t *msg, size_t msg_le
 }
 
 int awg_device_receive(struct awg_device *dev, uint8_t *dgram, size_t len,
-		       const struct awg_endpoint *src)
+		       const struct awg_udp_addr *src)
 {
 	struct awg_obfs_view v;
 

@@ -26,7 +26,7 @@
 #include "ratelimiter.h"
 
 /* A UDP endpoint as plain data (src/core has no socket headers). */
-struct awg_endpoint {
+struct awg_udp_addr {
 	uint16_t family;	/* AWG_AF_INET or AWG_AF_INET6; 0 = none */
 	uint16_t port;		/* host order */
 	uint8_t addr[16];	/* network order; IPv4 uses the first 4 bytes */
@@ -40,7 +40,7 @@ struct awg_peer {
 	struct awg_handshake handshake;
 	struct awg_cookie cookie;
 	struct awg_keypairs keypairs;
-	struct awg_endpoint endpoint;
+	struct awg_udp_addr endpoint;
 	/* Per-peer "UDP window" of RandomTrailers (spec §4.8): largest datagram sent lately. */
 	size_t udp_window;
 	uint64_t last_initiation_sent_ns;	/* rate limit: one per REKEY_TIMEOUT */
@@ -52,7 +52,7 @@ struct awg_peer {
 /* What the device asks of its owner. Every callback is required. */
 struct awg_device_ops {
 	/* Send one UDP datagram to dst. Errors are the owner's business (UDP may drop). */
-	void (*send)(void *ctx, struct awg_peer *peer, const struct awg_endpoint *dst,
+	void (*send)(void *ctx, struct awg_peer *peer, const struct awg_udp_addr *dst,
 		     const uint8_t *dgram, size_t len);
 	/* An authenticated IP packet from peer for the TUN device. */
 	void (*deliver)(void *ctx, struct awg_peer *peer, const uint8_t *packet, size_t len);
@@ -146,6 +146,6 @@ int awg_device_send_data(struct awg_device *dev, struct awg_peer *peer, const ui
  * used, or -EBADMSG after a drop (the reason is in dev->last_drop).
  */
 int awg_device_receive(struct awg_device *dev, uint8_t *dgram, size_t len,
-		       const struct awg_endpoint *src);
+		       const struct awg_udp_addr *src);
 
 #endif /* _AWG_DEVICE_H */

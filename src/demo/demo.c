@@ -25,7 +25,7 @@ struct side {
 	const char *name;
 	struct awg_device *dev;
 	struct awg_peer *peer;
-	struct awg_endpoint ep;
+	struct awg_udp_addr ep;
 	struct side *other;
 	struct wire_dgram queue[QUEUE_MAX];	/* datagrams in flight towards this side */
 	size_t queued;
@@ -36,7 +36,7 @@ struct side {
 	bool verbose;
 };
 
-static void on_send(void *ctx, struct awg_peer *peer, const struct awg_endpoint *dst,
+static void on_send(void *ctx, struct awg_peer *peer, const struct awg_udp_addr *dst,
 		    const uint8_t *data, size_t len)
 {
 	struct side *s = ctx, *to = s->other;
@@ -136,7 +136,7 @@ static int side_init(struct side *s, const char *name, uint8_t host,
 	int ret;
 
 	s->name = name;
-	s->ep = (struct awg_endpoint){ .family = AWG_AF_INET, .port = 51820 + host };
+	s->ep = (struct awg_udp_addr){ .family = AWG_AF_INET, .port = 51820 + host };
 	s->ep.addr[0] = 127, s->ep.addr[3] = host;
 	awg_x25519_generate(priv);
 	ret = awg_device_new(awg_sysenv(), &ops, s, &s->dev);

@@ -18,13 +18,13 @@
 struct dgram {
 	uint8_t *data;
 	size_t len;
-	struct awg_endpoint src;
+	struct awg_udp_addr src;
 };
 
 struct node {
 	const char *name;
 	struct awg_device *dev;
-	struct awg_endpoint ep;
+	struct awg_udp_addr ep;
 	struct node *other;
 	struct awg_peer *peer;		/* the other node, as seen from here */
 	struct dgram inbox[MAX_QUEUE];
@@ -39,7 +39,7 @@ struct node {
 
 static struct test_env te;
 
-static void node_send(void *ctx, struct awg_peer *peer, const struct awg_endpoint *dst,
+static void node_send(void *ctx, struct awg_peer *peer, const struct awg_udp_addr *dst,
 		      const uint8_t *data, size_t len)
 {
 	struct node *n = ctx, *to = n->other;
@@ -109,9 +109,9 @@ static void pump(struct node *a, struct node *b, unsigned *drops_a, unsigned *dr
 	}
 }
 
-static void endpoint_v4(struct awg_endpoint *ep, uint8_t last, uint16_t port)
+static void endpoint_v4(struct awg_udp_addr *ep, uint8_t last, uint16_t port)
 {
-	*ep = (struct awg_endpoint){ .family = AWG_AF_INET, .port = port };
+	*ep = (struct awg_udp_addr){ .family = AWG_AF_INET, .port = port };
 	ep->addr[0] = 127;
 	ep->addr[3] = last;
 }
@@ -620,7 +620,7 @@ static void no_session_no_send(void)
 	setup(&a, &b, &p, NULL, false);
 	ipv4_packet(pkt, sizeof(pkt), 1, 2, 0);
 	CHECK_INT(awg_device_send_data(a.dev, a.peer, pkt, sizeof(pkt)), -ENOKEY);
-	b.peer->endpoint = (struct awg_endpoint){ 0 };
+	b.peer->endpoint = (struct awg_udp_addr){ 0 };
 	CHECK_INT(awg_device_send_initiation(b.dev, b.peer), -EDESTADDRREQ);
 	teardown(&a, &b);
 }
