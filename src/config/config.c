@@ -856,15 +856,34 @@ static int parse_assignment(struct parser *p, const char *s, size_t len, size_t 
 	size_t kend, vstart;
 	int ret;
 
-	if (!eq)
-		return fail(p, (unsigned)start + 1, "line unrecognized: " QUOTE_FMT,
-			    QUOTE_ARGS(s + start, trim_end(s, start, len) - start));
+	/*
+	 * Text that is not "key = value" may be a secret typed without its '=' (or a key pasted on
+	 * a line of its own, whose base64 padding reads as the '='): quote a key name at most.
+	 */
+	if (!eq) {
+		size_t end = trim_end(s, start, len);
+		size_t w = awg_safe_quote_len(s + start, end - start);
+
+		if (!w)
+			return fail(p, (unsigned)start + 1, "line unrecognized (not quoted)");
+		return fail(p, (unsigned)start + 1, "line unrecognized: `%.*s%s'",
+			    (int)(w > QUOTE_MAX ? QUOTE_MAX : w), s + start,
+			    start + w < end || w > QUOTE_MAX ? " ..." : "");
+	}
 	kend = trim_end(s, start, (size_t)(eq - s));
 	k = find_key(s + start, kend - start);
-	if (!k)
-		return fail(p, (unsigned)start + 1, "unknown key " QUOTE_FMT " in %s",
-			    QUOTE_ARGS(s + start, kend - start),
+	if (!k) {
+		size_t w = awg_safe_quote_len(s + start, kend - start);
+
+		if (!w)
+			return fail(p, (unsigned)start + 1, "unknown key (not quoted) in %s",
+				    p->section == SECTION_NONE ? "no section"
+							       : section_name(p->section));
+		return fail(p, (unsigned)start + 1, "unknown key `%.*s%s' in %s",
+			    (int)(w > QUOTE_MAX ? QUOTE_MAX : w), s + start,
+			    start + w < kend || w > QUOTE_MAX ? " ..." : "",
 			    p->section == SECTION_NONE ? "no section" : section_name(p->section));
+	}
 	ret = check_key(p, k, (unsigned)start + 1);
 	if (ret)
 		return ret;
@@ -956,7 +975,14 @@ static bool text_ok(const char *s)
 {
 	size_t n = strlen(s);
 
-	return !strpbrk(s, "#\n\r") && n && !awg_char_is_space((unsigned char)s[0]) &&
+	/* The parser refuses control characters other than tab (see parse_line). */
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+			return false;
+	}
+	return !strchr(s, '#') && n && !awg_char_is_space((unsigned char)s[0]) &&
 	       !awg_char_is_space((unsigned char)s[n - 1]);
 }
 

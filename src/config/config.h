@@ -174,7 +174,7 @@ enum awg_conf_write_flags {
  * Writes c as a configuration file. On success *out is an owned NUL-terminated string (free it;
  * it holds secrets unless AWG_CONF_WRITE_REDACT: wipe before freeing) and *len its length.
  * Returns 0, -ENOMEM, or -EINVAL when a text value cannot be represented in the file format
- * (contains '#', a line break or a NUL).
+ * (contains '#' or a control character other than tab).
  */
 int awg_conf_write(const struct awg_conf *c, char **out, size_t *len, unsigned flags);
 

@@ -28,6 +28,31 @@ static bool is_digit(int c)
 	return c >= '0' && c <= '9';
 }
 
+static bool safe_word_char(int c)
+{
+	return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+	       c == '-';
+}
+
+size_t awg_safe_quote_len(const char *s, size_t len)
+{
+	size_t i = 0, safe = 0;
+
+	while (i < len) {
+		size_t start = i;
+
+		while (i < len && !awg_char_is_space((unsigned char)s[i])) {
+			if (i - start == AWG_SAFE_WORD_MAX || !safe_word_char((unsigned char)s[i]))
+				return safe;
+			i++;
+		}
+		safe = i;
+		while (i < len && awg_char_is_space((unsigned char)s[i]))
+			i++;
+	}
+	return safe;
+}
+
 static int hex_digit(int c)
 {
 	if (is_digit(c))

@@ -131,4 +131,16 @@ static inline int awg_char_lower(int c)
 /* Case-insensitive comparison of s[0..len) with the NUL-terminated word. */
 bool awg_word_eq(const char *s, size_t len, const char *word);
 
+/* Longest word awg_safe_quote_len lets through (key names are at most 24 characters). */
+#define AWG_SAFE_WORD_MAX 32
+
+/*
+ * For error messages about text that failed to parse as "key = value": the length of the
+ * longest prefix of s[0..len) made of whole words (separated by whitespace) that look like key
+ * names: 1..AWG_SAFE_WORD_MAX letters, digits, '_' or '-' each. Trailing whitespace of the prefix
+ * is not counted; 0 when the first word does not qualify. A key (44 base64 or 64 hex characters)
+ * never qualifies, so quoting only this much cannot leak a secret typed without its '='.
+ */
+size_t awg_safe_quote_len(const char *s, size_t len);
+
 #endif /* _AWG_CONFIG_PARSE_H */

@@ -158,6 +158,8 @@ static int d_private_key(struct setter *s, unsigned arg)
 		dev->has &= ~(uint64_t)AWG_CONF_HAS_PRIVATE_KEY;
 		return 0;
 	}
+	/* Stored clamped, as amneziawg-go and the kernel do, so get reports what they report. */
+	awg_x25519_clamp(key);
 	memcpy(dev->private_key, key, AWG_KEY_LEN);
 	awg_wipe(key, sizeof(key));
 	dev->has |= AWG_CONF_HAS_PRIVATE_KEY;
@@ -449,7 +451,8 @@ static int p_keepalive(struct setter *s, unsigned arg)
 	struct awg_conf_peer *peer = target(s);
 
 	(void)arg;
-	if (awg_parse_range(s->val, s->len, UINT16_MAX, &peer->keepalive) < 0)
+	/* amneziawg-go 3.x parses this like every range: 32-bit bounds (spec §2, §6.5). */
+	if (awg_parse_range(s->val, s->len, UINT32_MAX, &peer->keepalive) < 0)
 		return bad_value(s);
 	peer->flags |= AWG_PEER_HAS_KEEPALIVE;
 	return 0;
@@ -539,8 +542,16 @@ static int set_line(struct setter *s, const char *line, size_t len)
 	const char *eq = memchr(line, '=', len);
 	const struct set_key *k;
 
-	if (!eq)
-		return fail(s, -EPROTO, 1, "line without '=': " QUOTE_FMT, QUOTE_ARGS(line, len));
+	/* Text that is not key=value may be a secret missing its '=': quote key names only. */
+	if (!eq) {
+		size_t w = awg_safe_quote_len(line, len);
+
+		if (!w)
+			return fail(s, -EPROTO, 1, "line without '=' (not quoted)");
+		return fail(s, -EPROTO, 1, "line without '=': `%.*s%s'",
+			    (int)(w > QUOTE_MAX ? QUOTE_MAX : w), line,
+			    w < len || w > QUOTE_MAX ? " ..." : "");
+	}
 	s->key = line;
 	s->key_len = (size_t)(eq - line);
 	s->val = eq + 1;
@@ -552,9 +563,16 @@ static int set_line(struct setter *s, const char *line, size_t len)
 	else
 		k = lookup(device_keys, sizeof(device_keys) / sizeof(device_keys[0]), s->key,
 			   s->key_len);
-	if (!k)
-		return fail(s, -EINVAL, 1, "unknown %s key " QUOTE_FMT,
-			    s->peer_mode ? "peer" : "device", QUOTE_ARGS(s->key, s->key_len));
+	if (!k && s->key_len && !awg_safe_quote_len(s->key, s->key_len))
+		return fail(s, -EINVAL, 1, "unknown %s key (not quoted)",
+			    s->peer_mode ? "peer" : "device");
+	if (!k) {
+		size_t w = s->key_len ? awg_safe_quote_len(s->key, s->key_len) : 0;
+
+		return fail(s, -EINVAL, 1, "unknown %s key `%.*s%s'",
+			    s->peer_mode ? "peer" : "device", (int)(w > QUOTE_MAX ? QUOTE_MAX : w),
+			    s->key, w < s->key_len || w > QUOTE_MAX ? " ..." : "");
+	}
 	return k->fn(s, k->arg);
 }
 
@@ -601,9 +619,14 @@ int awg_uapi_set(struct awg_conf *dev, const char *req, size_t len,
 
 		s.line++;
 		if (n > AWG_UAPI_LINE_MAX) {
-			/* amneziawg-go commits what it has before failing on a long line. */
-			commit_group(&s);
-			ret = fail(&s, -EIO, 1, "line longer than %d bytes", AWG_UAPI_LINE_MAX);
+			/*
+			 * amneziawg-go commits what it has before failing on a long line, and a
+			 * commit that fails validation is what it reports (-EINVAL), not -EIO.
+			 */
+			ret = commit_group(&s);
+			if (!ret)
+				ret = fail(&s, -EIO, 1, "line longer than %d bytes",
+					   AWG_UAPI_LINE_MAX);
 			goto out;
 		}
 		if (!n)
@@ -861,7 +884,7 @@ static int r_peer(struct reader *r)
 			return r_bad(r);
 		p->flags |= AWG_PEER_HAS_ENDPOINT;
 	} else if (key_is(r, "persistent_keepalive_interval")) {
-		if (awg_parse_range(r->val, r->len, UINT16_MAX, &p->keepalive) < 0)
+		if (awg_parse_range(r->val, r->len, UINT32_MAX, &p->keepalive) < 0)
 			return r_bad(r);
 		p->flags |= AWG_PEER_HAS_KEEPALIVE;
 	} else if (key_is(r, "allowed_ip")) {

@@ -58,9 +58,10 @@ struct awg_uapi_hooks {
  *
  * Returns 0 or a negative errno exactly as amneziawg-go answers (spec §6.2): -EINVAL for unknown
  * keys and bad values, -EPROTO for a line without '=', -EIO for a line longer than
- * AWG_UAPI_LINE_MAX (the pending group is committed first if valid), a hook's errno, -ENOMEM.
+ * AWG_UAPI_LINE_MAX (the pending group is committed first; if it fails validation, that
+ * -EINVAL is returned instead, as amneziawg-go does), a hook's errno, -ENOMEM.
  * err (may be NULL) gets the 1-based payload line, the column and a message that never quotes
- * a key value.
+ * a key value (nor a line without '=' beyond a leading key name).
  */
 int awg_uapi_set(struct awg_conf *dev, const char *req, size_t len,
 		 const struct awg_uapi_hooks *hooks, void *ctx, struct awg_parse_error *err);

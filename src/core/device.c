@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
  * Owns the protocol state of one interface and the send/receive paths that tie noise, cookie,
- * keypair, index, allowedips and obfs together (see device.h). No I/O: datagrams leave through
- * dev->ops.
+ * keypair, index, allowedips, obfs and timers together (see device.h). No I/O: datagrams leave
+ * through dev->ops, time comes from dev->env.
+ *
+ * Timer events are reported where WireGuard reports them (timers.c, send.c and receive.c of the
+ * Linux module), with one ordering difference: WireGuard encrypts asynchronously, so a packet it
+ * "sends" in reaction to a received one is really sent after the receive path has reported its
+ * events. Here sending is synchronous, so the receive paths report first and send last.
  */
 #include "device.h"
 
@@ -109,8 +114,19 @@ err_free:
 	return ret;
 }
 
+static void drop_staged(struct awg_peer *peer)
+{
+	for (unsigned i = 0; i < peer->n_staged; i++) {
+		awg_wipe(peer->staged[i].data, peer->staged[i].len);
+		free(peer->staged[i].data);
+	}
+	peer->n_staged = 0;
+}
+
 static void peer_free(struct awg_peer *peer)
 {
+	drop_staged(peer);
+	free(peer->staged);
 	awg_keypairs_clear(&peer->keypairs);
 	awg_noise_handshake_wipe(&peer->handshake);
 	awg_cookie_wipe(&peer->cookie);
@@ -197,6 +213,7 @@ int awg_device_peer_add(struct awg_device *dev, const uint8_t public_key[AWG_PUB
 	awg_noise_handshake_init(&peer->handshake, &dev->identity, public_key, psk);
 	awg_cookie_init(&peer->cookie, public_key);
 	awg_keypairs_init(&peer->keypairs);
+	awg_timers_init(&peer->timers, &dev->timing, dev->env);
 	peer->udp_window = AWG_OBFS_DEFAULT_UDP_WINDOW;
 	dev->peers[dev->num_peers++] = peer;
 	*out = peer;
@@ -209,6 +226,7 @@ void awg_device_peer_remove(struct awg_device *dev, struct awg_peer *peer)
 		if (dev->peers[i] != peer)
 			continue;
 		dev->peers[i] = dev->peers[--dev->num_peers];
+		awg_timers_stop(&peer->timers);
 		awg_index_remove_peer(&dev->indices, peer);
 		awg_allowedips_remove_by_peer(&dev->allowedips, peer);
 		peer_free(peer);
@@ -291,19 +309,53 @@ int awg_device_send_initiation(struct awg_device *dev, struct awg_peer *peer)
 		return ret;
 	}
 	peer->last_initiation_sent_ns = now_ns(dev);
+	awg_timers_any_authenticated_packet_traversal(&peer->timers, now_ns(dev), dev->env);
+	awg_timers_any_authenticated_packet_sent(&peer->timers);
 	send_handshake_message(dev, peer, AWG_KIND_INIT, sizeof(*msg), &peer->endpoint);
+	awg_timers_handshake_initiated(&peer->timers, now_ns(dev), dev->env);
 	return 0;
 }
 
-/* WireGuard's rate limit on initiations we start on our own: one per REKEY_TIMEOUT. */
-static void maybe_initiate(struct awg_device *dev, struct awg_peer *peer)
+/* An initiation the timers asked for, or a retry: spaced by LO(rekey_timeout). */
+static void retry_initiation(struct awg_device *dev, struct awg_peer *peer)
 {
-	uint64_t now = now_ns(dev);
+	if (awg_timers_initiation_allowed(&peer->timers, now_ns(dev)))
+		awg_device_send_initiation(dev, peer);
+}
 
-	if (peer->last_initiation_sent_ns &&
-	    now - peer->last_initiation_sent_ns < (uint64_t)AWG_REKEY_TIMEOUT * AWG_NSEC_PER_SEC)
-		return;
-	awg_device_send_initiation(dev, peer);
+/*
+ * A handshake we decide on by ourselves (no usable session, or the keys are getting old): a new
+ * sequence of attempts, as WireGuard's is_retry == false.
+ */
+static void want_handshake(struct awg_device *dev, struct awg_peer *peer)
+{
+	awg_timers_handshake_begin(&peer->timers, dev->env);
+	retry_initiation(dev, peer);
+}
+
+/* The initiator renews a session before it gets old, or before its counter runs out. */
+static void keep_key_fresh_on_send(struct awg_device *dev, struct awg_peer *peer)
+{
+	struct awg_keypair *kp = peer->keypairs.current;
+
+	if (kp && kp->valid && kp->sending_valid &&
+	    awg_timers_want_initiation_on_send(&peer->timers, now_ns(dev), kp->birth_ns,
+					       kp->sending_counter, kp->is_initiator, dev->env))
+		want_handshake(dev, peer);
+}
+
+/*
+ * The initiator rehandshakes once shortly before the session dies, so that a responder which
+ * only receives is never left without keys to answer with.
+ */
+static void keep_key_fresh_on_receive(struct awg_device *dev, struct awg_peer *peer)
+{
+	struct awg_keypair *kp = peer->keypairs.current;
+
+	if (kp && kp->valid && kp->sending_valid &&
+	    awg_timers_want_initiation_on_receive(&peer->timers, now_ns(dev), kp->birth_ns,
+						  kp->is_initiator, dev->env))
+		want_handshake(dev, peer);
 }
 
 int awg_device_send_data(struct awg_device *dev, struct awg_peer *peer, const uint8_t *packet,
@@ -332,12 +384,98 @@ int awg_device_send_data(struct awg_device *dev, struct awg_peer *peer, const ui
 			  dev->env);
 	if (!n)
 		return -EMSGSIZE;
+	awg_timers_any_authenticated_packet_traversal(&peer->timers, now_ns(dev), dev->env);
+	awg_timers_any_authenticated_packet_sent(&peer->timers);
 	emit(dev, peer, &peer->endpoint, n);
+	if (len)
+		awg_timers_data_sent(&peer->timers, now_ns(dev), dev->env);
 	if (s + AWG_MSG_DATA_MIN_LEN + len > peer->udp_window)
 		peer->udp_window = s + AWG_MSG_DATA_MIN_LEN + len;
-	if (awg_keypair_should_rekey_on_send(kp, now_ns(dev), AWG_REKEY_AFTER_NS))
-		maybe_initiate(dev, peer);
+	keep_key_fresh_on_send(dev, peer);
 	return 0;
+}
+
+/*
+ * Sends the staged packets in order while a session lets it. Packets that can never be sent
+ * (too large) are dropped; the rest wait, and a missing session starts a handshake.
+ */
+static void flush_staged(struct awg_device *dev, struct awg_peer *peer)
+{
+	unsigned done = 0;
+	int ret = 0;
+
+	while (done < peer->n_staged) {
+		struct awg_staged_packet *sp = &peer->staged[done];
+
+		ret = awg_device_send_data(dev, peer, sp->data, sp->len);
+		if (ret == -ENOKEY || ret == -EDESTADDRREQ)
+			break;
+		awg_wipe(sp->data, sp->len);
+		free(sp->data);
+		done++;
+	}
+	peer->n_staged -= done;
+	memmove(peer->staged, peer->staged + done, peer->n_staged * sizeof(*peer->staged));
+	if (ret == -ENOKEY)
+		want_handshake(dev, peer);
+}
+
+/* Appends a copy of packet to the staging queue, dropping the oldest when it is full. */
+static int stage(struct awg_peer *peer, const uint8_t *packet, size_t len)
+{
+	uint8_t *copy;
+
+	if (!peer->staged) {
+		peer->staged = calloc(AWG_DEVICE_MAX_STAGED, sizeof(*peer->staged));
+		if (!peer->staged)
+			return -ENOMEM;
+	}
+	copy = malloc(len ? len : 1);
+	if (!copy)
+		return -ENOMEM;
+	if (len)
+		memcpy(copy, packet, len);
+	if (peer->n_staged == AWG_DEVICE_MAX_STAGED) {
+		awg_wipe(peer->staged[0].data, peer->staged[0].len);
+		free(peer->staged[0].data);
+		memmove(peer->staged, peer->staged + 1, --peer->n_staged * sizeof(*peer->staged));
+	}
+	peer->staged[peer->n_staged++] = (struct awg_staged_packet){ .data = copy, .len = len };
+	return 0;
+}
+
+int awg_device_send_packet(struct awg_device *dev, struct awg_peer *peer, const uint8_t *packet,
+			   size_t len)
+{
+	int ret;
+
+	if (!peer->endpoint.family)
+		return -EDESTADDRREQ;
+	if (awg_obfs_prefix_len(dev->obfs, AWG_KIND_TRANSPORT) + AWG_MSG_DATA_MIN_LEN + len >
+	    sizeof(dev->buf))
+		return -EMSGSIZE;
+	/* The fast path; with packets already waiting, the new one must queue behind them. */
+	if (!peer->n_staged) {
+		ret = awg_device_send_data(dev, peer, packet, len);
+		if (ret != -ENOKEY)
+			return ret;
+	}
+	if (!dev->identity.has_identity)
+		return -ENOKEY;
+	ret = stage(peer, packet, len);
+	if (ret < 0)
+		return ret;
+	flush_staged(dev, peer);
+	return 0;
+}
+
+/* WireGuard's wg_packet_send_keepalive: staged packets serve as one, else an empty message. */
+static void send_keepalive(struct awg_device *dev, struct awg_peer *peer)
+{
+	if (peer->n_staged)
+		flush_staged(dev, peer);
+	else if (awg_device_send_data(dev, peer, NULL, 0) == -ENOKEY)
+		want_handshake(dev, peer);
 }
 
 /* A packet authenticated from src: roam to it (and restart the trailer window if it moved). */
@@ -381,11 +519,21 @@ static int begin_session(struct awg_device *dev, struct awg_peer *peer)
 	struct awg_keypair kp;
 	int ret;
 
-	ret = awg_noise_begin_session(&peer->handshake, &kp, now_ns(dev), 0);
-	if (ret == 0)
+	ret = awg_noise_begin_session(&peer->handshake, &kp, now_ns(dev),
+				      awg_timers_reject_after_ns(&dev->timing));
+	if (ret == 0) {
 		install_keypair(dev, peer, &kp);
+		awg_timers_session_derived(&peer->timers, now_ns(dev));
+	}
 	awg_wipe(&kp, sizeof(kp));
 	return ret;
+}
+
+/* Any authenticated packet from peer (handshake message, keepalive or data). */
+static void authenticated_received(struct awg_device *dev, struct awg_peer *peer)
+{
+	awg_timers_any_authenticated_packet_received(&peer->timers);
+	awg_timers_any_authenticated_packet_traversal(&peer->timers, now_ns(dev), dev->env);
 }
 
 static void send_cookie_reply(struct awg_device *dev, const uint8_t *msg, size_t msg_len,
@@ -480,6 +628,9 @@ static int receive_initiation(struct awg_device *dev, uint8_t *msg,
 		drop(dev, AWG_DROP_HANDSHAKE);
 		return -EBADMSG;
 	}
+	/* Its traversal also stands for the response's, which follows at once. */
+	authenticated_received(dev, peer);
+	awg_timers_any_authenticated_packet_sent(&peer->timers);
 	send_handshake_message(dev, peer, AWG_KIND_RESPONSE, AWG_MSG_RESPONSE_LEN, src);
 	return 0;
 }
@@ -504,9 +655,14 @@ static int receive_response(struct awg_device *dev, uint8_t *msg, const struct a
 	}
 	peer->rx_bytes += AWG_MSG_RESPONSE_LEN;
 	update_endpoint(peer, src);
+	awg_timers_handshake_complete(&peer->timers, dev->env);
+	authenticated_received(dev, peer);
 	session_established(dev, peer);
-	/* Key confirmation for the responder, who may not send until it hears from us. */
-	awg_device_send_data(dev, peer, NULL, 0);
+	/*
+	 * Key confirmation for the responder, who may not send until it hears from us: the
+	 * staged packets if there are any, else a keepalive.
+	 */
+	send_keepalive(dev, peer);
 	return 0;
 }
 
@@ -580,6 +736,7 @@ static int receive_transport(struct awg_device *dev, uint8_t *msg, size_t msg_le
 	struct awg_peer *peer;
 	const uint8_t *plain = msg + AWG_MSG_DATA_HEADER_LEN, *saddr;
 	size_t plain_len, pkt_len;
+	bool confirmed;
 	int family;
 
 	e = awg_index_find(&dev->indices, awg_le32_get(msg + 4));
@@ -591,15 +748,21 @@ static int receive_transport(struct awg_device *dev, uint8_t *msg, size_t msg_le
 	peer = e->peer;
 	if (open_transport(dev, peer, kp, msg, msg_len, &plain_len) < 0)
 		return -EBADMSG;
-	if (awg_keypairs_received_with(&peer->keypairs, kp))
-		session_established(dev, peer);
+	confirmed = awg_keypairs_received_with(&peer->keypairs, kp);
 	peer->rx_bytes += msg_len;
 	update_endpoint(peer, src);
-	if (kp == peer->keypairs.current &&
-	    awg_keypair_should_rekey_on_receive(kp, now_ns(dev), AWG_REKEY_ON_RECEIVE_NS))
-		maybe_initiate(dev, peer);
+	if (confirmed) {
+		/* We were the responder: the initiator's first message proves it has the keys. */
+		awg_timers_handshake_complete(&peer->timers, dev->env);
+		session_established(dev, peer);
+	}
+	keep_key_fresh_on_receive(dev, peer);
+	authenticated_received(dev, peer);
+	if (confirmed && peer->n_staged)
+		flush_staged(dev, peer);
 	if (awg_obfs_is_keepalive(plain, plain_len))
 		return 0;
+	awg_timers_data_received(&peer->timers, now_ns(dev), dev->env);
 	pkt_len = ip_packet_len(plain, plain_len, &family, &saddr);
 	if (!pkt_len) {
 		drop(dev, AWG_DROP_PACKET);
@@ -637,4 +800,79 @@ int awg_device_receive(struct awg_device *dev, uint8_t *dgram, size_t len,
 	}
 	drop(dev, AWG_DROP_UNCLASSIFIED);
 	return -EBADMSG;
+}
+
+void awg_device_set_timing(struct awg_device *dev, const struct awg_timing_params *timing)
+{
+	/* The peers' timers borrow dev->timing, so they see the change at their next use. */
+	dev->timing = *timing;
+}
+
+void awg_device_peer_set_keepalive(struct awg_device *dev, struct awg_peer *peer,
+				   struct awg_range interval)
+{
+	peer->persistent_keepalive = interval;
+	if (awg_timers_persistent_keepalive_changed(&peer->timers, interval) &&
+	    peer->endpoint.family)
+		send_keepalive(dev, peer);
+}
+
+struct awg_peer *awg_device_route(struct awg_device *dev, const uint8_t *packet, size_t len)
+{
+	if (len >= 20 && packet[0] >> 4 == 4)
+		return awg_allowedips_lookup(&dev->allowedips, AWG_AF_INET, packet + 16);
+	if (len >= 40 && packet[0] >> 4 == 6)
+		return awg_allowedips_lookup(&dev->allowedips, AWG_AF_INET6, packet + 24);
+	return NULL;
+}
+
+uint64_t awg_device_next_deadline(const struct awg_device *dev)
+{
+	uint64_t next = UINT64_MAX;
+
+	for (size_t i = 0; i < dev->num_peers; i++) {
+		uint64_t t = awg_timers_next_deadline(&dev->peers[i]->timers);
+
+		if (t < next)
+			next = t;
+	}
+	return next;
+}
+
+/* No new session for a long time: erase every key of the peer, and the indices naming them. */
+static void zero_keys(struct awg_device *dev, struct awg_peer *peer)
+{
+	struct awg_keypairs *kps = &peer->keypairs;
+
+	for (int i = 0; i < 3; i++)
+		if (kps->slot[i].valid)
+			awg_index_remove(&dev->indices, kps->slot[i].local_index);
+	release_handshake_index(dev, peer);
+	awg_keypairs_clear(kps);
+	awg_noise_handshake_clear(&peer->handshake);
+}
+
+/*
+ * Performs the actions of one peer's expired timers in the order timers.h prescribes.
+ * AWG_TIMERS_CLEAR_ENDPOINT_SRC needs nothing here: the core keeps no local source address.
+ */
+static void expire_peer(struct awg_device *dev, struct awg_peer *peer, uint64_t now)
+{
+	unsigned actions = awg_timers_expire(&peer->timers, now, dev->env);
+
+	if (actions & AWG_TIMERS_GIVE_UP)
+		drop_staged(peer);
+	if (actions & AWG_TIMERS_ZERO_KEYS)
+		zero_keys(dev, peer);
+	/* expire() already counted the retry or began the sequence: no handshake_begin. */
+	if (actions & AWG_TIMERS_SEND_INITIATION)
+		retry_initiation(dev, peer);
+	if (actions & AWG_TIMERS_SEND_KEEPALIVE)
+		send_keepalive(dev, peer);
+}
+
+void awg_device_expire_timers(struct awg_device *dev, uint64_t now_ns)
+{
+	for (size_t i = 0; i < dev->num_peers; i++)
+		expire_peer(dev, dev->peers[i], now_ns);
 }

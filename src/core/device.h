@@ -24,6 +24,7 @@
 #include "noise.h"
 #include "obfs.h"
 #include "ratelimiter.h"
+#include "timers.h"
 
 /* A UDP endpoint as plain data (src/core has no socket headers). */
 struct awg_udp_addr {
@@ -34,6 +35,14 @@ struct awg_udp_addr {
 
 struct awg_device;
 
+/* WireGuard's MAX_STAGED_PACKETS: packets kept per peer while a handshake is in flight. */
+#define AWG_DEVICE_MAX_STAGED 128
+
+struct awg_staged_packet {
+	uint8_t *data;		/* owned */
+	size_t len;
+};
+
 struct awg_peer {
 	struct awg_device *dev;
 	uint8_t public_key[AWG_PUBLIC_KEY_LEN];
@@ -43,9 +52,14 @@ struct awg_peer {
 	struct awg_udp_addr endpoint;
 	/* Per-peer "UDP window" of RandomTrailers (spec §4.8): largest datagram sent lately. */
 	size_t udp_window;
-	uint64_t last_initiation_sent_ns;	/* rate limit: one per REKEY_TIMEOUT */
+	uint64_t last_initiation_sent_ns;	/* informational; timers does the spacing */
 	uint64_t last_handshake_wall_ns;	/* 0 = never */
 	uint64_t rx_bytes, tx_bytes;
+	struct awg_timers timers;		/* reads dev->timing */
+	struct awg_range persistent_keepalive;	/* seconds; {0,0} = off */
+	/* IP packets waiting for a session, oldest first; bounded by AWG_DEVICE_MAX_STAGED. */
+	struct awg_staged_packet *staged;
+	unsigned n_staged;
 	void *user;				/* for the owner */
 };
 
@@ -100,6 +114,7 @@ struct awg_device {
 	struct awg_peer **peers;		/* owned */
 	size_t num_peers, peers_cap;
 	unsigned mtu;				/* tunnel MTU for padding caps; 0 = unknown */
+	struct awg_timing_params timing;	/* AWG 3.0 overrides; zero = WireGuard defaults */
 	uint8_t buf[AWG_DEVICE_MAX_DATAGRAM];	/* scratch for building datagrams */
 	enum awg_device_drop last_drop;
 	uint64_t drops;
@@ -134,12 +149,45 @@ int awg_device_peer_allow(struct awg_device *dev, struct awg_peer *peer, int fam
  */
 int awg_device_send_initiation(struct awg_device *dev, struct awg_peer *peer);
 /*
- * Encrypts one IP packet (len 0 = keepalive) to peer with the current keypair. Returns 0,
- * -ENOKEY (no usable session: the caller keeps the packet and starts a handshake),
- * -EDESTADDRREQ or -EMSGSIZE.
+ * Encrypts one IP packet (len 0 = keepalive) to peer with the current keypair, now, bypassing
+ * the staging queue, and reports the send timer events (and a rekey if the keys are old).
+ * Returns 0, -ENOKEY (no usable session: nothing is sent or staged), -EDESTADDRREQ or
+ * -EMSGSIZE. The engine normally wants awg_device_send_packet().
  */
 int awg_device_send_data(struct awg_device *dev, struct awg_peer *peer, const uint8_t *packet,
 			 size_t len);
+
+/* Sets the AWG 3.0 timing overrides (spec §4.10); they apply to the next timer armed. */
+void awg_device_set_timing(struct awg_device *dev, const struct awg_timing_params *timing);
+/*
+ * Sets the persistent keepalive range of peer ({0,0} = off). Turning it on from off sends a
+ * keepalive at once (as WireGuard does) when a session or endpoint allows it.
+ */
+void awg_device_peer_set_keepalive(struct awg_device *dev, struct awg_peer *peer,
+				   struct awg_range interval);
+/*
+ * Cryptokey routing for an outgoing IP packet: the peer whose allowed IPs contain the packet's
+ * destination address, or NULL (not IPv4/IPv6, too short, or no peer).
+ */
+struct awg_peer *awg_device_route(struct awg_device *dev, const uint8_t *packet, size_t len);
+/*
+ * Sends an IP packet read from the TUN to peer: encrypts it now when a session is usable, else
+ * stages a copy (dropping the oldest beyond AWG_DEVICE_MAX_STAGED) and starts a handshake.
+ * Staged packets are flushed, in order, when a session is established. Also reports the
+ * "data sent" timer events. Returns 0 (sent or staged), -EDESTADDRREQ (no endpoint), -EMSGSIZE,
+ * -ENOKEY (no session and no private key: nothing staged) or -ENOMEM.
+ */
+int awg_device_send_packet(struct awg_device *dev, struct awg_peer *peer, const uint8_t *packet,
+			   size_t len);
+/* The earliest timer deadline over all peers (monotonic ns), or UINT64_MAX when none is armed. */
+uint64_t awg_device_next_deadline(const struct awg_device *dev);
+/*
+ * Runs every peer's expired timers at now_ns (the env's monotonic clock) and performs their
+ * actions: retransmit or start handshakes, send keepalives, drop staged packets after giving up,
+ * erase old keys. Call it at or after awg_device_next_deadline(); every call on the device
+ * may move that deadline, so ask for it again after each.
+ */
+void awg_device_expire_timers(struct awg_device *dev, uint64_t now_ns);
 
 /*
  * Processes one received datagram from src; dgram is modified in place. Returns 0 when it was

@@ -680,7 +680,52 @@ static void test_peer_api(void)
 	awg_conf_free(&c);
 }
 
+/* Review regressions. */
+
+/* A secret typed without '=' (or pasted on a line of its own) is not echoed. */
+static void test_no_secret_in_syntax_errors(void)
+{
+	static const char *const texts[] = {
+		"[Interface]\nPrivateKey " PRIV_B64 "\n",
+		"[Interface]\nPrivateKey: " PRIV_B64 "\n",
+		"[Interface]\n" PRIV_B64 "\n",
+		"[Interface]\n" PRIV_HEX "\n",
+		"[Interface]\nPrivateKey " PRIV_HEX "\n",
+		"[Peer]\nPublicKey = " PUB_B64 "\nPresharedKey " PSK_B64 "\n",
+	};
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		struct awg_conf c;
+		struct awg_parse_error err;
+
+		CHECK_INT(parse(&c, texts[i], AWG_CONF_DIALECT_TOOLS, &err), -EINVAL);
+		if (!CHECK(!strstr(err.msg, "6Etab") && !strstr(err.msg, "e84b5a") &&
+			   !strstr(err.msg, "GIUVCT")))
+			fprintf(stderr, "    case %zu: %s\n", i, err.msg);
+		awg_conf_free(&c);
+	}
+}
+
+/* The writer refuses text the parser would refuse (control characters), not write it. */
+static void test_write_control_char(void)
+{
+	struct awg_conf c;
+	char *text = NULL;
+	size_t len;
+
+	awg_conf_init(&c);
+	CHECK_INT(awg_conf_set_ispec(&c, 0, "<r 2>\x01<b 0x01>", 14), 0);
+	CHECK_INT(awg_conf_write(&c, &text, &len, 0), -EINVAL);
+	free(text);
+	awg_conf_free(&c);
+	awg_conf_init(&c);
+	CHECK_INT(awg_conf_set_ispec(&c, 0, "<r 2>\t<b 0x01>", 14), 0);
+	round_trip(&c, 0, AWG_CONF_DIALECT_TOOLS);
+	awg_conf_free(&c);
+}
+
 TEST_MAIN("config", T(test_example), T(test_version_1_0), T(test_version_2_0), T(test_version_3),
 	  T(test_quick_keys), T(test_syntax), T(test_booleans), T(test_errors), T(test_nul_byte),
 	  T(test_secrets_not_quoted), T(test_quote_bound), T(test_round_trip_rich),
-	  T(test_write_exact), T(test_round_trip_random), T(test_peer_api))
+	  T(test_write_exact), T(test_round_trip_random), T(test_peer_api),
+	  T(test_no_secret_in_syntax_errors), T(test_write_control_char))

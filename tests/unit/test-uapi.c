@@ -659,7 +659,97 @@ static void test_config_to_uapi(void)
 	awg_conf_free(&file);
 }
 
+/* Review regressions. */
+
+/* persistent_keepalive_interval is a 32-bit range in amneziawg-go 3.x, like every UAPI range. */
+static void test_keepalive_32bit(void)
+{
+	struct awg_conf c, back;
+	struct awg_parse_error err = { 0 };
+	char *out;
+	size_t len;
+
+	awg_conf_init(&c);
+	CHECK_INT(set(&c, "public_key=" PUB2_HEX "\npersistent_keepalive_interval=70000-100000\n",
+		      NULL, &err), 0);
+	CHECK_INT(c.peers[0].keepalive.lo, 70000);
+	CHECK_INT(c.peers[0].keepalive.hi, 100000);
+	CHECK_INT(set(&c, "public_key=" PUB2_HEX "\npersistent_keepalive_interval=4294967296\n",
+		      NULL, &err), -EINVAL);
+	CHECK_INT(awg_uapi_get(&c, &out, &len), 0);
+	CHECK(strstr(out, "\npersistent_keepalive_interval=70000-100000\n"));
+	awg_conf_init(&back);
+	CHECK_INT(awg_uapi_parse_get(&back, out, len, &err), 0);
+	CHECK(back.n_peers == 1 && back.peers[0].keepalive.hi == 100000);
+	free(out);
+	awg_conf_free(&back);
+	awg_conf_free(&c);
+}
+
+/* A long line commits the group first; if that commit is invalid, Go answers -EINVAL. */
+static void test_long_line_invalid_group(void)
+{
+	struct awg_conf c;
+	struct awg_parse_error err;
+	size_t n = AWG_UAPI_LINE_MAX + 10;
+	char *req = malloc(n + 128);
+	size_t off;
+
+	strcpy(req, "s1=5\nheader_protection_key=" HP_HEX "\ni1=");
+	off = strlen(req);
+	memset(req + off, 'x', n);
+	strcpy(req + off + n, "\n");
+	awg_conf_init(&c);
+	CHECK_INT(set(&c, req, NULL, &err), -EINVAL);
+	CHECK(strstr(err.msg, "S1"));
+	CHECK_INT(c.obfs.s[0], 0);
+	CHECK(!c.obfs.hp_on);
+	free(req);
+	awg_conf_free(&c);
+}
+
+/* The private key is stored clamped, so get prints what amneziawg-go and the kernel print. */
+static void test_private_key_clamped(void)
+{
+	struct awg_conf c;
+	char *out;
+	size_t len;
+
+#define FF30 "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+	awg_conf_init(&c);
+	CHECK_INT(set(&c, "private_key=ff" FF30 "ff\n", NULL, NULL), 0);
+	CHECK_INT(awg_uapi_get(&c, &out, &len), 0);
+	CHECK(!strncmp(out, "private_key=f8" FF30 "7f\n", 77));
+#undef FF30
+	free(out);
+	awg_conf_free(&c);
+}
+
+/* A key typed without its '=' (or a bare key line) is never echoed in the error message. */
+static void test_no_secret_in_syntax_errors(void)
+{
+	struct awg_conf c;
+	struct awg_parse_error err;
+
+	awg_conf_init(&c);
+	CHECK_INT(set(&c, "private_key " PRIV_HEX "\n", NULL, &err), -EPROTO);
+	CHECK(!strstr(err.msg, "e84b5a"));
+	CHECK(strstr(err.msg, "`private_key ...'"));
+	CHECK_INT(set(&c, "private_key:" PRIV_HEX "\n", NULL, &err), -EPROTO);
+	CHECK(!strstr(err.msg, "e84b5a"));
+	CHECK_INT(set(&c, PRIV_HEX "\n", NULL, &err), -EPROTO);
+	CHECK(!strstr(err.msg, "e84b5a"));
+	CHECK_INT(set(&c, PRIV_HEX "=\n", NULL, &err), -EINVAL);
+	CHECK(!strstr(err.msg, "e84b5a"));
+	CHECK_INT(set(&c, "public_key=" PUB2_HEX "\npreshared_key " PSK_HEX "\n", NULL, &err),
+		  -EPROTO);
+	CHECK(!strstr(err.msg, "188515"));
+	awg_conf_free(&c);
+}
+
 TEST_MAIN("uapi", T(test_exchange), T(test_get_empty), T(test_commit_group), T(test_long_line),
 	  T(test_errnos), T(test_messages), T(test_hooks), T(test_peers), T(test_private_key),
 	  T(test_ispec_and_bools), T(test_too_many_peers), T(test_frame), T(test_parse_get),
-	  T(test_write_set), T(test_config_to_uapi))
+	  T(test_write_set), T(test_config_to_uapi), T(test_keepalive_32bit),
+	  T(test_long_line_invalid_group), T(test_private_key_clamped),
+	  T(test_no_secret_in_syntax_errors))
