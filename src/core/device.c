@@ -557,6 +557,28 @@ static void send_cookie_reply(struct awg_device *dev, const uint8_t *msg, size_t
  * mac1 always; under load also mac2, and without a valid one the sender gets a cookie reply
  * (unless DisableCookies) instead of a handshake. Returns true when the message may proceed.
  */
+/*
+ * An owner with a handshake queue reports its length (handshake_queue_len/cap, as Go and the
+ * kernel do). An owner that handles handshakes inline has no queue: then the backlog is
+ * approximated by the handshake messages seen in the current window, and AWG_DEVICE_HS_PER_WINDOW
+ * of them in one window counts as the queue being 1/8 full.
+ */
+static bool is_under_load(struct awg_device *dev)
+{
+	uint64_t now = now_ns(dev);
+
+	if (dev->handshake_queue_cap)
+		return awg_cookie_load_update(&dev->load, dev->handshake_queue_len,
+					      dev->handshake_queue_cap, now);
+	if (now - dev->hs_window_start_ns >= AWG_DEVICE_HS_WINDOW_NS) {
+		dev->hs_window_start_ns = now;
+		dev->hs_in_window = 0;
+	}
+	dev->hs_in_window++;
+	return awg_cookie_load_update(&dev->load, dev->hs_in_window, 8 * AWG_DEVICE_HS_PER_WINDOW,
+				      now);
+}
+
 static bool check_macs(struct awg_device *dev, const uint8_t *msg, size_t msg_len,
 		       const struct awg_udp_addr *src)
 {
@@ -565,8 +587,7 @@ static bool check_macs(struct awg_device *dev, const uint8_t *msg, size_t msg_le
 	enum awg_cookie_mac_state st;
 	bool under_load;
 
-	under_load = awg_cookie_load_update(&dev->load, dev->handshake_queue_len,
-					    dev->handshake_queue_cap, now_ns(dev));
+	under_load = is_under_load(dev);
 	st = awg_cookie_validate(&dev->cookie_checker, msg, msg_len, sb, sl, under_load, dev->env);
 	if (st == AWG_COOKIE_INVALID_MAC) {
 		drop(dev, AWG_DROP_MAC);

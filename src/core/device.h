@@ -94,6 +94,10 @@ enum awg_device_drop {
 /* A short lower-case description of a drop reason, for logs. */
 const char *awg_device_drop_name(enum awg_device_drop why);
 
+/* Without an owner's queue: more than this many handshake messages per window is "load". */
+#define AWG_DEVICE_HS_WINDOW_NS UINT64_C(125000000)
+#define AWG_DEVICE_HS_PER_WINDOW 128
+
 /* Largest datagram handled: a full UDP payload plus room for a trailer. */
 #define AWG_DEVICE_MAX_DATAGRAM 65535
 /* Sources tracked by the handshake rate limiter; new ones are refused when it is full. */
@@ -107,7 +111,9 @@ struct awg_device {
 	struct awg_cookie_checker cookie_checker;
 	struct awg_cookie_load load;
 	struct awg_ratelimiter ratelimiter;	/* handshakes per source while under load */
-	size_t handshake_queue_len, handshake_queue_cap;	/* set by the owner */
+	size_t handshake_queue_len, handshake_queue_cap;	/* set by the owner; cap 0: none */
+	uint64_t hs_window_start_ns;		/* without a queue: the load-estimate window */
+	unsigned hs_in_window;
 	struct awg_obfs *obfs;			/* owned */
 	struct awg_index_table indices;
 	struct awg_allowedips allowedips;

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -29,6 +30,20 @@ void awg_udp_close(struct awg_udp *u)
 	close_fd(&u->fd6);
 }
 
+/*
+ * Bursts of a whole batch must not overflow the socket queues: ask for 7 MiB each way (as
+ * wireguard-go does), past rmem_max/wmem_max when we may (root), else what the sysctl allows.
+ */
+static void set_buffers(int fd)
+{
+	int size = 7 << 20;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+}
+
 static int open_socket(int family, uint16_t port, uint32_t mark, uint16_t *bound)
 {
 	struct sockaddr_in6 sa = { 0 };
@@ -43,6 +58,7 @@ static int open_socket(int family, uint16_t port, uint32_t mark, uint16_t *bound
 		goto err;
 	if (mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0)
 		goto err;
+	set_buffers(fd);
 	if (family == AF_INET) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)&sa;
 
@@ -181,10 +197,11 @@ bool awg_udp_queue(struct awg_udp_batch *b, const struct awg_udp_addr *dst, cons
 
 void awg_udp_flush(int fd, struct awg_udp_batch *b)
 {
-	unsigned sent = 0;
+	unsigned sent = 0, waits = 0;
 
 	while (fd >= 0 && sent < b->n) {
 		int n = sendmmsg(fd, b->msgs + sent, b->n - sent, MSG_DONTWAIT);
+		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
 
 		if (n > 0) {
 			sent += (unsigned)n;
@@ -192,7 +209,11 @@ void awg_udp_flush(int fd, struct awg_udp_batch *b)
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		/* The kernel refused this one (unreachable, no buffer): drop it, keep going. */
+		/* A full send queue drains in microseconds: wait a little rather than drop. */
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && waits++ < 8 &&
+		    poll(&pfd, 1, 10) > 0)
+			continue;
+		/* The kernel refused this one (unreachable, no route): drop it, keep going. */
 		sent++;
 	}
 	b->n = 0;

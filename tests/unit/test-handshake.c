@@ -174,6 +174,8 @@ static void setup(struct node *a, struct node *b, const struct awg_obfs_params *
 	ip[3] = 1;
 	CHECK_INT(awg_device_peer_allow(b->dev, b->peer, AWG_AF_INET, ip, 32), 0);
 	a->dev->mtu = b->dev->mtu = 1420;
+	/* An explicit, empty handshake queue: the tampering loops must not look like a flood. */
+	a->dev->handshake_queue_cap = b->dev->handshake_queue_cap = 1024;
 	awg_wipe(ka, 32);
 	awg_wipe(kb, 32);
 }
@@ -573,6 +575,42 @@ static void every_version(void)
 	}
 }
 
+/*
+ * Without an owner's queue the device estimates load from the handshake rate: a burst of more
+ * than AWG_DEVICE_HS_PER_WINDOW handshake messages in one window triggers cookie replies.
+ */
+static void rate_estimated_load(void)
+{
+	struct awg_obfs_params p;
+	struct node a, b;
+	struct dgram d;
+	unsigned cookies = 0;
+
+	awg_obfs_params_init(&p);
+	setup(&a, &b, &p, NULL, false);
+	b.dev->handshake_queue_cap = 0;
+	CHECK_INT(awg_device_send_initiation(a.dev, a.peer), 0);
+	d = pop(&b);
+	for (unsigned i = 0; i < AWG_DEVICE_HS_PER_WINDOW + 20; i++) {
+		uint8_t copy[AWG_MSG_INITIATION_LEN];
+
+		memcpy(copy, d.data, d.len);
+		if (awg_device_receive(b.dev, copy, d.len, &d.src) < 0 &&
+		    b.dev->last_drop == AWG_DROP_COOKIE_SENT)
+			cookies++;
+	}
+	/* The first AWG_DEVICE_HS_PER_WINDOW / 8 or so pass, the rest of the burst gets cookies. */
+	CHECK(cookies >= 20);
+	CHECK(cookies < AWG_DEVICE_HS_PER_WINDOW + 20);
+	free(d.data);
+	/* Two seconds later, in a new window, the load has passed (after the 1 s stickiness). */
+	test_env_advance(&te, 2000000000ull);
+	CHECK_INT(awg_device_send_initiation(a.dev, a.peer), 0);
+	pump(&a, &b, NULL, NULL);
+	CHECK_INT(a.sessions, 1);
+	teardown(&a, &b);
+}
+
 /* A packet whose inner source address is not the peer's is dropped (cryptokey routing). */
 static void cryptokey_routing(void)
 {
@@ -635,4 +673,4 @@ static void seed_environment(void)
 TEST_MAIN("handshake", T(seed_environment), T(full_31_handshake_and_transport), T(without_psk),
 	  T(tampering_fails), T(replays_rejected), T(cookie_under_load),
 	  T(disable_cookies_stays_silent), T(plain_wireguard_layout), T(cryptokey_routing),
-	  T(mismatched_params_fail), T(every_version), T(no_session_no_send))
+	  T(mismatched_params_fail), T(every_version), T(rate_estimated_load), T(no_session_no_send))
