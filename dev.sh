@@ -13,7 +13,7 @@ PACKAGES=(
 	build-essential meson ninja-build pkg-config
 	libssl-dev libsodium-dev
 	clang llvm libclang-rt-14-dev
-	wireguard-tools iproute2
+	wireguard-tools wireguard-go iproute2 iputils-ping iperf3 tcpdump python3 procps
 )
 
 as_root() {
@@ -77,6 +77,8 @@ run_suite() {
 
 run_tests() {
 	run_suite build unit
+	# Real TUN devices and network namespaces (root; the scripts skip without it).
+	run_suite build netns
 	# ASan+UBSan run of the unit tests and one pass over every fuzz corpus.
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		run_suite build-san unit fuzz
