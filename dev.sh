@@ -91,8 +91,10 @@ build) deps && build ;;
 run)
 	deps
 	build
-	echo "==> main job: ./build/awg-demo"
-	./build/awg-demo
+	echo "==> in-process protocol check: ./build/awg-demo --quiet --packets 200"
+	./build/awg-demo --quiet --packets 200
+	echo "==> main job: an AmneziaWG tunnel between two network namespaces"
+	as_root scripts/demo-netns.sh build
 	;;
 test)
 	deps
