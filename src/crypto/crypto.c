@@ -39,6 +39,14 @@ static void load_algs(void)
 		algs.status = -EIO;
 		return;
 	}
+	/*
+	 * No openssl.cnf: we name every algorithm ourselves, and not parsing the system config
+	 * keeps its engines and providers (and their pages) out of the process.
+	 */
+	if (OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL) != 1) {
+		algs.status = -EIO;
+		return;
+	}
 	algs.blake2s = EVP_MD_fetch(NULL, "BLAKE2S-256", NULL);
 	algs.blake2smac = EVP_MAC_fetch(NULL, "BLAKE2SMAC", NULL);
 	algs.hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);

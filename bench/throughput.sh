@@ -1,0 +1,299 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Throughput benchmark (not a test): awgd against Debian's wireguard-go and, when
+# AWG_REF_ENGINE names an amneziawg-go binary, amneziawg-go. Each engine gets its own pair of
+# network namespaces joined by a veth; every address lives inside them. Prints a markdown table:
+# iperf3 TCP 1 and 4 streams (median of BENCH_RUNS runs of BENCH_SECONDS s), ping RTT, engine
+# RSS (idle, peak = VmHWM, after load) and engine CPU per Gbit during the 1-stream runs.
+# Needs root, iperf3, ping, wg, wireguard-go, python3. See bench/README.md.
+#
+#   ns <eng>1 (sender, iperf3 client)          ns <eng>2 (receiver, iperf3 server)
+#     tunnel 10.241.0.1/24 --- engine ---------- engine --- tunnel 10.241.0.2/24
+#     veth 192.168.241.1/24 ==================== veth 192.168.241.2/24
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+secs=${BENCH_SECONDS:-10}
+runs=${BENCH_RUNS:-3}
+pings=${BENCH_PINGS:-20}
+awgd=${AWGD:-}
+ref=${AWG_REF_ENGINE:-}
+uapi="python3 $root/tests/netns/uapi.py"
+port=51820
+tag=b$$				# keeps names unique: interfaces, namespaces, sockets
+hz=$(getconf CLK_TCK)
+
+die() { echo "throughput.sh: $*" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || die "needs root (network namespaces)"
+for t in iperf3 ping wg wireguard-go python3 ip timeout; do
+	command -v "$t" >/dev/null || die "$t not found"
+done
+if [ -z "$awgd" ]; then
+	awgd=$root/build-bench/awgd
+	if [ ! -x "$awgd" ]; then
+		[ -f build-bench/build.ninja ] ||
+			meson setup build-bench --buildtype=release >/dev/null || die "meson setup failed"
+	fi
+	ninja -C build-bench awgd >/dev/null || die "cannot build awgd"
+fi
+[ -x "$awgd" ] || die "no awgd at $awgd"
+[ -z "$ref" ] || [ -x "$ref" ] || die "AWG_REF_ENGINE=$ref is not executable"
+
+# Everything this run created, for cleanup.
+namespaces=()
+pids=()
+sockets=()
+workdir=$(mktemp -d /tmp/awg-bench.XXXXXX)
+
+cleanup() {
+	local p n s
+	trap - EXIT INT TERM
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	for p in "${pids[@]}"; do
+		timeout 5 tail --pid="$p" -f /dev/null 2>/dev/null || kill -9 "$p" 2>/dev/null
+	done
+	for n in "${namespaces[@]}"; do
+		ip netns del "$n" 2>/dev/null
+	done
+	for s in "${sockets[@]}"; do
+		rm -f "$s"
+	done
+	rm -rf "$workdir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A watchdog: the whole run is bounded even if a tool hangs past its own timeout.
+rows=4
+[ -n "$ref" ] && rows=6
+limit=$((rows * (runs * 2 * (secs + 25) + pings + 90) + 60))
+(
+	trap 'kill $sp 2>/dev/null; exit 0' TERM
+	sleep "$limit" &
+	sp=$!
+	wait $sp && echo "throughput.sh: watchdog after ${limit}s" >&2 && kill -TERM $$
+) &
+watchdog=$!
+pids+=("$watchdog")
+
+b64hex() { python3 -c 'import base64,sys; print(base64.b64decode(sys.argv[1]).hex())' "$1"; }
+
+# Median of the numbers on stdin ("n/a" when there are none).
+median() {
+	python3 -c '
+import statistics, sys
+v = [float(x) for x in sys.stdin.read().split()]
+print("%.6g" % statistics.median(v) if v else "n/a")'
+}
+
+# utime + stime of pid in seconds (all threads).
+cpu_secs() {
+	awk -v hz="$hz" '{ sub(/^.*\) /, ""); print ($12 + $13) / hz }' "/proc/$1/stat" 2>/dev/null ||
+		echo 0
+}
+
+# A /proc/PID/status field (VmRSS, VmHWM) in MiB.
+mem_mib() {
+	awk -v k="$2:" '$1 == k { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null ||
+		echo "?"
+}
+
+wait_for() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ -S "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# setup_pair CODE: the namespaces and the veth of one engine.
+setup_pair() {
+	local n1=${tag}$1-1 n2=${tag}$1-2
+	ip netns add "$n1" && namespaces+=("$n1") || die "ip netns add $n1"
+	ip netns add "$n2" && namespaces+=("$n2") || die "ip netns add $n2"
+	ip -n "$n1" link set lo up
+	ip -n "$n2" link set lo up
+	ip -n "$n1" link add v1 type veth peer name v2 netns "$n2" || die "veth"
+	ip -n "$n1" addr add 192.168.241.1/24 dev v1
+	ip -n "$n2" addr add 192.168.241.2/24 dev v2
+	ip -n "$n1" link set v1 up
+	ip -n "$n2" link set v2 up
+}
+
+# start_engine ENGINE NS IFNAME: sets eng_pid and eng_sock.
+start_engine() {
+	local eng=$1 ns=$2 ifname=$3 sock
+	case $eng in
+	awgd)
+		sock=/var/run/amneziawg/$ifname.sock
+		ip netns exec "$ns" "$awgd" -f "$ifname" >>"$workdir/$ifname.log" 2>&1 &
+		;;
+	wireguard-go)
+		sock=/var/run/wireguard/$ifname.sock
+		ip netns exec "$ns" env WG_PROCESS_FOREGROUND=1 LOG_LEVEL=error \
+			wireguard-go -f "$ifname" >>"$workdir/$ifname.log" 2>&1 &
+		;;
+	amneziawg-go)
+		sock=/var/run/amneziawg/$ifname.sock
+		ip netns exec "$ns" env WG_PROCESS_FOREGROUND=1 LOG_LEVEL=error \
+			"$ref" -f "$ifname" >>"$workdir/$ifname.log" 2>&1 &
+		;;
+	esac
+	eng_pid=$!
+	eng_sock=$sock
+	pids+=("$eng_pid")
+	sockets+=("$eng_sock")
+}
+
+awg_lines() {
+	cat <<-EOF
+	jc=4
+	jmin=40
+	jmax=70
+	s1=15
+	s2=18
+	s3=20
+	s4=23
+	h1=1020325451-1020335451
+	h2=3288052141-3288062141
+	h3=1766607858-1766617858
+	h4=2528465083-2528475083
+	header_protection_key=$(b64hex Xwxsi7X0f2osHS6aC3xNPi8aC5yNfm9aSzwtHg+ai3w=)
+	EOF
+}
+
+# configure ENGINE NS IFNAME SOCK SIDE PARAMS MTU
+configure() {
+	local eng=$1 ns=$2 ifname=$3 sock=$4 side=$5 params=$6 mtu=$7 other=$((3 - $5))
+	local priv=$workdir/key$side pub
+	pub=$(wg pubkey <"$workdir/key$other")
+	if [ "$eng" = wireguard-go ]; then
+		ip netns exec "$ns" wg set "$ifname" private-key "$priv" listen-port $port \
+			peer "$pub" endpoint 192.168.241.$other:$port allowed-ips 10.241.0.$other/32 ||
+			return 1
+	else
+		{
+			echo "private_key=$(b64hex "$(cat "$priv")")"
+			echo "listen_port=$port"
+			[ "$params" = awg ] && awg_lines
+			echo "public_key=$(b64hex "$pub")"
+			echo "endpoint=192.168.241.$other:$port"
+			echo "replace_allowed_ips=true"
+			echo "allowed_ip=10.241.0.$other/32"
+		} | $uapi "$sock" set || return 1
+	fi
+	ip -n "$ns" addr add 10.241.0.$side/24 dev "$ifname" &&
+		ip -n "$ns" link set "$ifname" mtu "$mtu" up
+}
+
+# iperf_run NS1 STREAMS PIDS...: prints "Mbit/s CPU-s/Gbit" of one run (n/a on failure).
+iperf_run() {
+	local ns=$1 streams=$2 c0 c1 p json
+	shift 2
+	c0=$(for p in "$@"; do cpu_secs "$p"; done | awk '{ t += $1 } END { print t + 0 }')
+	json=$(ip netns exec "$ns" timeout $((secs + 20)) iperf3 -c 10.241.0.2 -t "$secs" \
+		-P "$streams" -J 2>/dev/null)
+	c1=$(for p in "$@"; do cpu_secs "$p"; done | awk '{ t += $1 } END { print t + 0 }')
+	python3 -c '
+import json, sys
+try:
+	s = json.loads(sys.argv[1])["end"]["sum_received"]
+	gbit = s["bytes"] * 8 / 1e9
+	print("%.1f %.3f" % (s["bits_per_second"] / 1e6, (float(sys.argv[3]) - float(sys.argv[2])) / gbit))
+except Exception:
+	print("n/a n/a")' "$json" "$c0" "$c1"
+}
+
+# bench_row ENGINE CODE PARAMS: one table row on stdout.
+bench_row() {
+	local eng=$1 code=$2 params=$3 mtu=1420 n1=${tag}$2-1 n2=${tag}$2-2
+	local if1=${tag}$2${3:0:1}1 if2=${tag}$2${3:0:1}2 pid1 pid2 s1 s2 i srv
+	local idle1 idle2 peak1 peak2 after1 after2 rtt one four cpu r out
+	[ "$params" = awg ] && mtu=1400
+	start_engine "$eng" "$n1" "$if1"
+	pid1=$eng_pid s1=$eng_sock
+	start_engine "$eng" "$n2" "$if2"
+	pid2=$eng_pid s2=$eng_sock
+	if ! wait_for "$s1" || ! wait_for "$s2" ||
+	   ! configure "$eng" "$n1" "$if1" "$s1" 1 "$params" $mtu ||
+	   ! configure "$eng" "$n2" "$if2" "$s2" 2 "$params" $mtu; then
+		echo "| $eng | $params | setup failed (see $workdir) | | | | | | |"
+		cat "$workdir"/*.log >&2 2>/dev/null
+		stop_engines "$pid1" "$pid2" "$s1" "$s2"
+		return
+	fi
+	for ((i = 0; i < 20; i++)); do
+		ip netns exec "$n1" ping -c 1 -W 1 -q 10.241.0.2 >/dev/null 2>&1 && break
+	done
+	sleep 1
+	idle1=$(mem_mib "$pid1" VmRSS)
+	idle2=$(mem_mib "$pid2" VmRSS)
+	rtt=$(ip netns exec "$n1" timeout $((pings + 10)) ping -q -c "$pings" -i 0.05 10.241.0.2 |
+		awk -F/ '/^rtt|^round-trip/ { printf "%.3f", $5 }')
+	ip netns exec "$n2" iperf3 -s -B 10.241.0.2 >/dev/null 2>&1 &
+	srv=$!
+	pids+=("$srv")
+	sleep 0.5
+	one=() four=() cpu=()
+	for ((r = 0; r < runs; r++)); do
+		out=$(iperf_run "$n1" 1 "$pid1" "$pid2")
+		one+=("${out% *}")
+		cpu+=("${out#* }")
+	done
+	for ((r = 0; r < runs; r++)); do
+		out=$(iperf_run "$n1" 4 "$pid1" "$pid2")
+		four+=("${out% *}")
+	done
+	peak1=$(mem_mib "$pid1" VmHWM)
+	peak2=$(mem_mib "$pid2" VmHWM)
+	kill "$srv" 2>/dev/null
+	wait "$srv" 2>/dev/null
+	sleep 2
+	after1=$(mem_mib "$pid1" VmRSS)
+	after2=$(mem_mib "$pid2" VmRSS)
+	printf '| %s | %s | %s | %s | %s | %s / %s | %s / %s | %s / %s | %s |\n' \
+		"$eng" "$params" \
+		"$(printf '%s\n' "${one[@]}" | grep -v n/a | median)" \
+		"$(printf '%s\n' "${four[@]}" | grep -v n/a | median)" \
+		"${rtt:-n/a}" "$idle1" "$idle2" "$peak1" "$peak2" "$after1" "$after2" \
+		"$(printf '%s\n' "${cpu[@]}" | grep -v n/a | median)"
+	stop_engines "$pid1" "$pid2" "$s1" "$s2"
+}
+
+stop_engines() {
+	kill "$1" "$2" 2>/dev/null
+	timeout 5 tail --pid="$1" -f /dev/null 2>/dev/null || kill -9 "$1" 2>/dev/null
+	timeout 5 tail --pid="$2" -f /dev/null 2>/dev/null || kill -9 "$2" 2>/dev/null
+	rm -f "$3" "$4"
+}
+
+wg genkey >"$workdir/key1"
+wg genkey >"$workdir/key2"
+chmod 600 "$workdir"/key*
+
+engines=("awgd a" "wireguard-go w")
+[ -n "$ref" ] && engines+=("amneziawg-go m")
+
+echo "## awgd throughput, $(date -u +%Y-%m-%d)"
+echo
+echo "$(uname -r), $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo))," \
+     "iperf3 TCP ${secs}s x $runs runs (median), $pings pings;" \
+     "awgd $(git -C "$root" describe --always --dirty 2>/dev/null)"
+echo
+echo "| engine | params | 1 stream Mbit/s | 4 streams Mbit/s | ping avg ms | RSS idle MiB (tx / rx) | RSS peak MiB | RSS after MiB | CPU s per Gbit |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+for e in "${engines[@]}"; do
+	read -r eng code <<<"$e"
+	setup_pair "$code"
+	bench_row "$eng" "$code" plain
+	[ "$eng" != wireguard-go ] && bench_row "$eng" "$code" awg
+done
+echo
+echo "awg = jc 4, jmin 40, jmax 70, s1..s4 15/18/20/23, ranged h1..h4 (spec §7.4)," \
+     "header protection key, tunnel MTU 1400; plain = WireGuard framing, MTU 1420." \
+     "RSS and CPU are the engine processes (tx = iperf3 client side);" \
+     "CPU = both engines' utime+stime during the 1-stream runs per Gbit received."
