@@ -212,7 +212,7 @@ except Exception:
 bench_row() {
 	local eng=$1 code=$2 params=$3 mtu=1420 n1=${tag}$2-1 n2=${tag}$2-2
 	local if1=${tag}$2${3:0:1}1 if2=${tag}$2${3:0:1}2 pid1 pid2 s1 s2 i srv
-	local idle1 idle2 peak1 peak2 after1 after2 rtt one four cpu r out
+	local idle1 idle2 anon1 anon2 peak1 peak2 after1 after2 rtt one four cpu r out
 	[ "$params" = awg ] && mtu=1400
 	start_engine "$eng" "$n1" "$if1"
 	pid1=$eng_pid s1=$eng_sock
@@ -221,7 +221,7 @@ bench_row() {
 	if ! wait_for "$s1" || ! wait_for "$s2" ||
 	   ! configure "$eng" "$n1" "$if1" "$s1" 1 "$params" $mtu ||
 	   ! configure "$eng" "$n2" "$if2" "$s2" 2 "$params" $mtu; then
-		echo "| $eng | $params | setup failed (see $workdir) | | | | | | |"
+		echo "| $eng | $params | setup failed | | | | | | | |"
 		cat "$workdir"/*.log >&2 2>/dev/null
 		stop_engines "$pid1" "$pid2" "$s1" "$s2"
 		return
@@ -232,6 +232,8 @@ bench_row() {
 	sleep 1
 	idle1=$(mem_mib "$pid1" VmRSS)
 	idle2=$(mem_mib "$pid2" VmRSS)
+	anon1=$(mem_mib "$pid1" RssAnon)
+	anon2=$(mem_mib "$pid2" RssAnon)
 	rtt=$(ip netns exec "$n1" timeout $((pings + 10)) ping -q -c "$pings" -i 0.05 10.241.0.2 |
 		awk -F/ '/^rtt|^round-trip/ { printf "%.3f", $5 }')
 	ip netns exec "$n2" iperf3 -s -B 10.241.0.2 >/dev/null 2>&1 &
@@ -255,11 +257,11 @@ bench_row() {
 	sleep 2
 	after1=$(mem_mib "$pid1" VmRSS)
 	after2=$(mem_mib "$pid2" VmRSS)
-	printf '| %s | %s | %s | %s | %s | %s / %s | %s / %s | %s / %s | %s |\n' \
+	printf '| %s | %s | %s | %s | %s | %s / %s | %s / %s | %s / %s | %s / %s | %s |\n' \
 		"$eng" "$params" \
 		"$(printf '%s\n' "${one[@]}" | grep -v n/a | median)" \
 		"$(printf '%s\n' "${four[@]}" | grep -v n/a | median)" \
-		"${rtt:-n/a}" "$idle1" "$idle2" "$peak1" "$peak2" "$after1" "$after2" \
+		"${rtt:-n/a}" "$idle1" "$idle2" "$anon1" "$anon2" "$peak1" "$peak2" "$after1" "$after2" \
 		"$(printf '%s\n' "${cpu[@]}" | grep -v n/a | median)"
 	stop_engines "$pid1" "$pid2" "$s1" "$s2"
 }
@@ -271,21 +273,22 @@ stop_engines() {
 	rm -f "$3" "$4"
 }
 
-wg genkey >"$workdir/key1"
-wg genkey >"$workdir/key2"
-chmod 600 "$workdir"/key*
+(umask 077 && wg genkey >"$workdir/key1" && wg genkey >"$workdir/key2") || die "wg genkey"
 
 engines=("awgd a" "wireguard-go w")
 [ -n "$ref" ] && engines+=("amneziawg-go m")
 
 echo "## awgd throughput, $(date -u +%Y-%m-%d)"
 echo
-echo "$(uname -r), $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo))," \
+cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+echo "$(uname -r), $(nproc) CPUs ($cpu)," \
      "iperf3 TCP ${secs}s x $runs runs (median), $pings pings;" \
      "awgd $(git -C "$root" describe --always --dirty 2>/dev/null)"
 echo
-echo "| engine | params | 1 stream Mbit/s | 4 streams Mbit/s | ping avg ms | RSS idle MiB (tx / rx) | RSS peak MiB | RSS after MiB | CPU s per Gbit |"
-echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' engine params \
+	"1 stream Mbit/s" "4 streams Mbit/s" "ping avg ms" "RSS idle MiB (tx / rx)" \
+	"of which anon" "RSS peak MiB" "RSS after MiB" "CPU s per Gbit"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 for e in "${engines[@]}"; do
 	read -r eng code <<<"$e"
 	setup_pair "$code"
@@ -295,5 +298,6 @@ done
 echo
 echo "awg = jc 4, jmin 40, jmax 70, s1..s4 15/18/20/23, ranged h1..h4 (spec §7.4)," \
      "header protection key, tunnel MTU 1400; plain = WireGuard framing, MTU 1420." \
-     "RSS and CPU are the engine processes (tx = iperf3 client side);" \
+     "RSS (VmRSS; peak = VmHWM) and CPU are the engine processes (tx = iperf3 client side);" \
+     "anon = RssAnon, the part not backed by shared-library files;" \
      "CPU = both engines' utime+stime during the 1-stream runs per Gbit received."

@@ -94,6 +94,13 @@ static void daemonise(void)
 	setsid();
 	if (!freopen("/dev/null", "r", stdin) || !freopen("/dev/null", "w", stdout))
 		awg_err("cannot redirect stdio: %s", strerror(errno));
+	/*
+	 * Like amneziawg-go: the daemon keeps stderr only when LOG_LEVEL asks for logs; otherwise a
+	 * caller that captures stderr (`$(awgd wg0 2>&1)`, a test runner) would wait for it forever.
+	 */
+	if ((!getenv("LOG_LEVEL") || awg_log_level() == AWG_LOG_SILENT) &&
+	    !freopen("/dev/null", "w", stderr))
+		_exit(1);
 }
 
 int main(int argc, char **argv)

@@ -15,7 +15,7 @@ setup_pair 42 \
 	s1=15 s2=18 s3=20 s4=23 \
 	h1=1020325451-1020335451 h2=3288052141-3288062141 \
 	h3=1766607858-1766617858 h4=2528465083-2528475083 \
-	header_protection_key=$HPK content_padding_addition=0-64 random_trailers=1
+	"header_protection_key=$HPK" content_padding_addition=0-64 random_trailers=1
 
 check "the configuration reads back"
 assert_eq "$(dev_field "$IF_A" h4)" "2528465083-2528475083" "h4"
@@ -33,4 +33,4 @@ check "100 MiB TCP transfer A -> B with sha256 comparison"
 transfer "$NS_B" "$TUN_B" "$NS_A" 100
 check "20 MiB TCP transfer B -> A"
 transfer "$NS_A" "$TUN_A" "$NS_B" 20 5202
-kill -0 "$PID_A" && kill -0 "$PID_B" || fail "a daemon died"
+{ kill -0 "$PID_A" && kill -0 "$PID_B"; } || fail "a daemon died"

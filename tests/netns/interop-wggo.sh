@@ -79,7 +79,6 @@ round() {
 	fi
 	transfer "$NS_B" "$tb" "$NS_A" 20 5201
 	transfer "$NS_A" "$ta" "$NS_B" 10 5202
-	RATE=$XFER_MBPS
 	# End this round: removing the socket stops awgd; wireguard-go gets SIGTERM.
 	rm -f "$(sock_path "$ifa")"
 	_kill_pid "$pid_b"

@@ -240,6 +240,7 @@ wait_ping() {
 
 # transfer NS_SRV ADDR NS_CLI MB [PORT]: TCP transfer of MB MiB of pseudo-random data from
 # NS_CLI to ADDR (a server in NS_SRV), compares sha256 on both sides. Sets XFER_MBPS.
+# XFER_PACE=MBIT paces the sender.
 transfer() {
 	local srv_ns=$1 addr=$2 cli_ns=$3 mb=$4 port=${5:-5201} srv_out cli_out s_sum c_sum
 	srv_out="$LOGDIR/xfer-srv.$port.out"
@@ -249,7 +250,7 @@ transfer() {
 	local spid=$!
 	_PIDS+=("$spid")
 	wait_until 10 "transfer server on $addr:$port" grep -q '^listening' "$srv_out"
-	if ! ip netns exec "$cli_ns" timeout 90 python3 "$TRANSFER" send "$addr" "$port" "$mb" \
+	if ! ip netns exec "$cli_ns" timeout 90 python3 "$TRANSFER" send "$addr" "$port" "$mb" ${XFER_PACE:-} \
 		</dev/null >"$cli_out" 2>&1; then
 		cat "$cli_out" >&2
 		kill "$spid" 2>/dev/null || true
@@ -292,4 +293,22 @@ stop_capture() {
 	for i in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
 	_kill_pid "$1"
 	wait "$1" 2>/dev/null || true
+}
+
+# teardown_pair: stops the two daemons of setup_pair (socket removal) and deletes its namespaces,
+# so setup_pair can run again.
+teardown_pair() {
+	rm -f "$(sock_path "$IF_A")" "$(sock_path "$IF_B")"
+	wait_until 5 "daemons exit after their sockets are removed" \
+		bash -c "! kill -0 $PID_A 2>/dev/null && ! kill -0 $PID_B 2>/dev/null"
+	ip netns del "$NS_A"
+	ip netns del "$NS_B"
+}
+
+# proc_gone PID: true when PID has exited (a zombie counts as gone: a daemonised awgd is reaped
+# by PID 1, which may take a while in a container).
+proc_gone() {
+	local st
+	st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 0
+	[ -z "$st" ] || [ "$st" = Z ]
 }

@@ -27,4 +27,4 @@ transfer "$NS_A" "$TUN_A" "$NS_B" 20 5202
 check "counters"
 rx=$(peer_field "$IF_B" rx_bytes)
 assert_ge "$rx" $((100 << 20)) "B rx_bytes"
-kill -0 "$PID_A" && kill -0 "$PID_B" || fail "a daemon died"
+{ kill -0 "$PID_A" && kill -0 "$PID_B"; } || fail "a daemon died"

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 # TCP bulk transfer with checksums for the netns tests:
 #   transfer.py serve ADDR PORT      accept one connection, read to EOF, print "sha256 N HEX"
-#   transfer.py send ADDR PORT MIB   send MIB MiB of pseudo-random data, print "sha256 N HEX"
-#                                    and "rate MBIT" (payload throughput)
+#   transfer.py send ADDR PORT MIB [MBIT]
+#                                    send MIB MiB of pseudo-random data (paced to MBIT Mbit/s if
+#                                    given), print "sha256 N HEX" and "rate MBIT" (throughput)
 import hashlib
 import os
 import random
@@ -35,7 +36,7 @@ def serve(addr, port):
     print("sha256 %d %s" % (n, h.hexdigest()), flush=True)
 
 
-def send(addr, port, mib):
+def send(addr, port, mib, pace=0.0):
     total = mib << 20
     rng = random.Random(os.urandom(16))
     deadline = time.monotonic() + 10
@@ -56,6 +57,10 @@ def send(addr, port, mib):
         s.sendall(b)
         h.update(b)
         sent += len(b)
+        if pace:
+            ahead = sent * 8 / (pace * 1e6) - (time.monotonic() - t0)
+            if ahead > 0:
+                time.sleep(ahead)
     s.shutdown(socket.SHUT_WR)
     # Wait for the server to close: everything was received.
     while s.recv(4096):
@@ -71,7 +76,8 @@ def main():
     if len(sys.argv) >= 4 and sys.argv[1] == "serve":
         serve(sys.argv[2], int(sys.argv[3]))
     elif len(sys.argv) >= 5 and sys.argv[1] == "send":
-        send(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+        send(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]),
+             float(sys.argv[5]) if len(sys.argv) > 5 else 0.0)
     else:
         print(__doc__ or "usage: transfer.py serve ADDR PORT | send ADDR PORT MIB", file=sys.stderr)
         return 2

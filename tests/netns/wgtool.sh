@@ -76,7 +76,7 @@ ListenPort = $PORT_A
 [Peer]
 PublicKey = $P1_PUB64
 AllowedIPs = 10.44.1.0/24
-Endpoint = 192.168.44.77:4000
+Endpoint = 192.168.44.2:4000
 PersistentKeepalive = 0
 
 [Peer]
@@ -100,7 +100,7 @@ assert_eq "$(wga show "$IF_A" allowed-ips | grep "^$P2_PUB64" | cut -f2)" "10.44
 [ "$(wga show "$IF_A" preshared-keys | grep "^$P2_PUB64" | cut -f2)" != "(none)" ] ||
 	fail "P2 has no preshared key"
 ok "P2 has its preshared key"
-assert_eq "$(wga show "$IF_A" endpoints | grep "^$P1_PUB64" | cut -f2)" "192.168.44.77:4000" "P1 endpoint"
+assert_eq "$(wga show "$IF_A" endpoints | grep "^$P1_PUB64" | cut -f2)" "192.168.44.2:4000" "P1 endpoint"
 wait_ping "$NS_A" "$TUN_B" 10
 ping_check "$NS_A" "$TUN_B" 3
 

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Process life cycle (socket removal, SIGTERM, daemon mode, --user) and UAPI error handling.
+set -euo pipefail
+TEST=lifecycle
+. "$(dirname "$0")/lib.sh"
+netns_init
+
+NS="awgt-$TEST-x"
+ns_add "$NS"
+IFX=awglifex
+SX=$(sock_path "$IFX")
+
+check "removing the socket file ends the daemon and its interface"
+start_awgd "$NS" "$IFX"
+ip -n "$NS" link show "$IFX" >/dev/null || fail "no interface $IFX"
+rm -f "$SX"
+wait_until 5 "awgd exits after its socket is removed" bash -c "! kill -0 $AWGD_PID 2>/dev/null"
+wait "$AWGD_PID" && ok "exited with status 0" || fail "exit status $? after socket removal"
+ip -n "$NS" link show "$IFX" >/dev/null 2>&1 && fail "interface $IFX still exists"
+ok "interface removed"
+
+check "SIGTERM ends the daemon and removes its sockets (also the --wg-socket one)"
+start_awgd "$NS" "$IFX" --wg-socket
+[ -S "/var/run/wireguard/$IFX.sock" ] || fail "no /var/run/wireguard/$IFX.sock"
+kill -TERM "$AWGD_PID"
+wait_until 5 "awgd exits on SIGTERM" bash -c "! kill -0 $AWGD_PID 2>/dev/null"
+wait "$AWGD_PID" && ok "exited with status 0" || fail "exit status $? after SIGTERM"
+[ ! -e "$SX" ] || fail "$SX left behind after SIGTERM"
+[ ! -e "/var/run/wireguard/$IFX.sock" ] || fail "/var/run/wireguard/$IFX.sock left behind"
+ok "sockets removed"
+
+check "daemon mode (no -f): the command returns, the daemon keeps serving"
+_LOGS+=("$LOGDIR/daemon.log")
+_SOCKETS+=("$SX")
+_CLEANUP_HOOKS+=("for p in \$(ip netns pids $NS); do kill \$p; done; sleep 0.3")
+rc=0
+ip netns exec "$NS" timeout 10 env LOG_LEVEL=verbose "$AWGD" "$IFX" </dev/null >/dev/null \
+	2>>"$LOGDIR/daemon.log" || rc=$?
+assert_eq "$rc" 0 "exit status of the launching awgd"
+test -S "$SX" || fail "no socket after daemon start"
+dpid=$(ip netns pids "$NS" | head -n1)
+[ -n "$dpid" ] || fail "no daemon process in $NS"
+_PIDS+=("$dpid")
+ok "daemon running as pid $dpid"
+uapi_get "$IFX" | grep -q '^errno=0$' || fail "daemon does not answer get"
+ok "daemon answers UAPI"
+
+check "daemon mode without LOG_LEVEL: the daemon keeps none of the caller's output pipes"
+IFY=awglifey
+_SOCKETS+=("$(sock_path "$IFY")")
+t0=$(date +%s)
+out=$(ip netns exec "$NS" timeout 10 "$AWGD" "$IFY" 2>&1 </dev/null) ||
+	fail "awgd $IFY (daemon mode) failed: $out"
+[ $(( $(date +%s) - t0 )) -lt 5 ] || fail "\$(awgd $IFY 2>&1) returned only when the timeout ended"
+ok "\$(awgd $IFY 2>&1) returns at once"
+test -S "$(sock_path "$IFY")" || fail "no socket for $IFY"
+ypid=$(ip netns pids "$NS" | grep -vx "$dpid" | head -n1)
+_PIDS+=("$ypid")
+rm -f "$(sock_path "$IFY")"
+wait_until 5 "$IFY daemon exits after its socket is removed" proc_gone "$ypid"
+
+check "UAPI error handling"
+for c in get-trailing unknown-key no-equals multi-get pipelined unknown-op; do
+	python3 "$NETNS_DIR/uapi_raw.py" "$SX" "$c" || fail "UAPI case $c"
+done
+proc_gone "$dpid" && fail "daemon died during the UAPI error cases"
+ok "daemon still alive"
+rm -f "$SX"
+wait_until 5 "daemon exits after its socket is removed" proc_gone "$dpid"
+ok "daemon ended by socket removal"
+
+check "--user nobody: privileges dropped, traffic still flows"
+AWGD_OPTS_B="--user nobody"
+setup_pair 49
+uid=$(awk '/^Uid:/{print $2}' "/proc/$PID_B/status")
+assert_eq "$uid" "$(id -u nobody)" "uid of B's awgd"
+capeff=$(awk '/^CapEff:/{print $2}' "/proc/$PID_B/status")
+assert_eq "$capeff" 0000000000000000 "effective capabilities of B's awgd"
+wait_ping "$NS_A" "$TUN_B" 10
+ping_check "$NS_A" "$TUN_B" 5
+ping_check "$NS_B" "$TUN_A" 3
+transfer "$NS_B" "$TUN_B" "$NS_A" 20
+uapi_set "$IF_B" <<<"jc=1"
+ok "unprivileged daemon accepts UAPI set"
