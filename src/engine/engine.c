@@ -1,12 +1,24 @@
 // SPDX-License-Identifier: MIT
 /*
- * Owns a running interface: the event loop, the packet path between TUN, device and UDP, and
- * the mapping between the UAPI configuration model and the protocol device.
+ * Owns a running interface: the two packet threads, the packet path between TUN, device and UDP,
+ * and the mapping between the UAPI configuration model and the protocol device.
+ *
+ * Threads: the main thread reads the TUN (outbound packets), runs timers, UAPI and signals; the
+ * receive thread reads the UDP sockets (inbound datagrams) and writes the TUN. The kernel work
+ * of each direction (the syscalls, most of the cost) therefore runs on its own core. The device
+ * is shared: e->lock protects it, the configuration model and the socket set; each thread takes
+ * it only around device calls, never around a syscall that can block, and queues what the
+ * device emits in its own per-thread buffers (struct io), which it flushes after unlocking.
+ * Ordering per peer is kept because each direction has exactly one thread.
  */
 #include "engine.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,10 +39,14 @@
 #define TUN_BATCH 64
 #define TUN_BUF 65536
 
+/* Decrypted packets waiting to be written to the TUN, in arrival order. */
+#define TUNQ_MAX 64
+
 enum source_kind {
 	SRC_TUN,
 	SRC_UDP4,
 	SRC_UDP6,
+	SRC_WAKE,
 	SRC_LISTEN,
 	SRC_CONN,
 	SRC_SIGNAL,
@@ -44,23 +60,45 @@ struct source {
 	struct awg_ipc_conn *conn;	/* SRC_CONN */
 };
 
+/* What one thread has queued while holding the lock, sent after releasing it. */
+struct io {
+	struct awg_udp_batch tx4, tx6;
+	uint8_t *tunq;			/* TUNQ_MAX * TUN_BUF bytes (mmap: touched pages only) */
+	size_t tunq_len[TUNQ_MAX];
+	unsigned tunq_n;
+};
+
+/* The io of the calling thread: device callbacks queue into it. */
+static _Thread_local struct io *cur_io;
+
 struct awg_engine {
 	const struct awg_env *env;
+	pthread_mutex_t lock;		/* protects everything below up to "unlocked" */
 	struct awg_conf conf;		/* the configuration as UAPI sees it */
 	struct awg_device *dev;
 	struct awg_tun tun;
 	struct awg_udp udp;
-	struct awg_udp_batch rx, tx4, tx6;
+	unsigned udp_gen;		/* bumped when the sockets change */
+	int dead_fds[8];		/* replaced sockets, closed by the receive thread */
+	unsigned n_dead;
+	uint64_t main_deadline;		/* when the main thread plans to wake up */
 	struct awg_ipc ipc;
+	/* unlocked: */
+	struct io main_io, rx_io;
+	struct awg_udp_batch rx;	/* receive thread only */
 	int epfd, sigfd, inofd;
-	bool stop;
+	int main_wake, rx_wake;		/* eventfds */
+	int rx_epfd;			/* receive thread only */
+	pthread_t rx_thread;
+	bool rx_started;
+	atomic_bool stop;
 	/* What was last pushed into the device, to apply only changes. */
 	uint8_t applied_key[AWG_KEY_LEN];
 	bool has_applied_key;
 	struct awg_obfs_params applied_obfs;
 	char *applied_ispec[AWG_ISPEC_SLOTS];
 	uint8_t *tunbuf;
-	struct source src_tun, src_udp4, src_udp6, src_sig, src_ino;
+	struct source src_tun, src_udp4, src_udp6, src_sig, src_ino, src_wake;
 	struct source src_listen[AWG_IPC_MAX_LISTEN];
 	struct source *src_conn[AWG_IPC_MAX_CONNS];
 };
@@ -72,19 +110,58 @@ const char *awg_engine_ifname(const struct awg_engine *e)
 
 /* ---- device callbacks: the packet path ---- */
 
-static void flush_tx(struct awg_engine *e)
+static int io_init(struct io *io)
 {
-	if (e->tx4.n)
-		awg_udp_flush(e->udp.fd4, &e->tx4);
-	if (e->tx6.n)
-		awg_udp_flush(e->udp.fd6, &e->tx6);
+	int ret = awg_udp_batch_init(&io->tx4);
+
+	if (!ret)
+		ret = awg_udp_batch_init(&io->tx6);
+	io->tunq = mmap(NULL, (size_t)TUNQ_MAX * TUN_BUF, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (io->tunq == MAP_FAILED) {
+		io->tunq = NULL;
+		ret = -ENOMEM;
+	}
+	return ret;
 }
 
+static void io_free(struct io *io)
+{
+	awg_udp_batch_free(&io->tx4);
+	awg_udp_batch_free(&io->tx6);
+	if (io->tunq)
+		munmap(io->tunq, (size_t)TUNQ_MAX * TUN_BUF);
+	io->tunq = NULL;
+}
+
+/* Sends and writes what io holds. fd4/fd6: the sockets as read under the lock. */
+static void io_flush(struct awg_engine *e, struct io *io, int fd4, int fd6)
+{
+	if (io->tx4.n)
+		awg_udp_flush(fd4, &io->tx4);
+	if (io->tx6.n)
+		awg_udp_flush(fd6, &io->tx6);
+	for (unsigned i = 0; i < io->tunq_n; i++)
+		/* A full TUN queue drops the packet, as a NIC would; TCP recovers. */
+		if (write(e->tun.fd, io->tunq + (size_t)i * TUN_BUF, io->tunq_len[i]) < 0 &&
+		    errno != EAGAIN && errno != EWOULDBLOCK)
+			awg_info("TUN write: %s", strerror(errno));
+	io->tunq_n = 0;
+}
+
+/* Must hold e->lock (the sockets may change otherwise). */
+static void flush_tx(struct awg_engine *e)
+{
+	io_flush(e, cur_io, e->udp.fd4, e->udp.fd6);
+}
+
+/* Must hold e->lock: device callbacks run inside device calls. */
 static void dev_send(void *ctx, struct awg_peer *peer, const struct awg_udp_addr *dst,
 		     const uint8_t *dgram, size_t len)
 {
 	struct awg_engine *e = ctx;
-	struct awg_udp_batch *b = dst->family == AWG_AF_INET ? &e->tx4 : &e->tx6;
+	struct io *io = cur_io;
+	struct awg_udp_batch *b = dst->family == AWG_AF_INET ? &io->tx4 : &io->tx6;
 	int fd = dst->family == AWG_AF_INET ? e->udp.fd4 : e->udp.fd6;
 
 	(void)peer;
@@ -97,11 +174,13 @@ static void dev_send(void *ctx, struct awg_peer *peer, const struct awg_udp_addr
 static void dev_deliver(void *ctx, struct awg_peer *peer, const uint8_t *pkt, size_t len)
 {
 	struct awg_engine *e = ctx;
+	struct io *io = cur_io;
 
 	(void)peer;
-	/* A full TUN queue drops the packet, as a NIC would; TCP recovers. */
-	if (write(e->tun.fd, pkt, len) < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-		awg_info("TUN write: %s", strerror(errno));
+	if (io->tunq_n == TUNQ_MAX)
+		io_flush(e, io, e->udp.fd4, e->udp.fd6);
+	memcpy(io->tunq + (size_t)io->tunq_n * TUN_BUF, pkt, len);
+	io->tunq_len[io->tunq_n++] = len;
 }
 
 static void dev_session(void *ctx, struct awg_peer *peer)
@@ -119,44 +198,68 @@ static const struct awg_device_ops dev_ops = {
 	.send = dev_send, .deliver = dev_deliver, .session = dev_session,
 };
 
+/* Main thread: reads a batch of outbound packets without the lock, encrypts them with it. */
 static void on_tun(struct awg_engine *e)
 {
-	for (unsigned i = 0; i < TUN_BATCH; i++) {
-		ssize_t n = read(e->tun.fd, e->tunbuf, TUN_BUF);
-		struct awg_peer *peer;
+	size_t lens[TUN_BATCH];
+	unsigned n = 0;
+	int fd4, fd6;
 
-		if (n <= 0)
+	for (; n < TUN_BATCH; n++) {
+		ssize_t r = read(e->tun.fd, e->tunbuf + (size_t)n * TUN_BUF, TUN_BUF);
+
+		if (r <= 0)
 			break;
-		peer = awg_device_route(e->dev, e->tunbuf, (size_t)n);
-		if (peer)
-			awg_device_send_packet(e->dev, peer, e->tunbuf, (size_t)n);
+		lens[n] = (size_t)r;
 	}
-	flush_tx(e);
+	if (!n)
+		return;
+	pthread_mutex_lock(&e->lock);
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t *pkt = e->tunbuf + (size_t)i * TUN_BUF;
+		struct awg_peer *peer = awg_device_route(e->dev, pkt, lens[i]);
+
+		if (peer)
+			awg_device_send_packet(e->dev, peer, pkt, lens[i]);
+	}
+	fd4 = e->udp.fd4, fd6 = e->udp.fd6;
+	pthread_mutex_unlock(&e->lock);
+	/* Sockets replaced meanwhile stay open until the receive thread retires them. */
+	io_flush(e, &e->main_io, fd4, fd6);
 }
 
-static void on_udp(struct awg_engine *e, int fd)
+/* Receive thread: one batch from fd, processed under the lock, flushed without it. */
+static int rx_batch(struct awg_engine *e, int fd)
 {
-	/* A few batches per wake-up, so a flood on one socket cannot starve the rest. */
-	for (int round = 0; round < 4; round++) {
-		int n = awg_udp_recv(fd, &e->rx);
+	uint64_t deadline;
+	int n = awg_udp_recv(fd, &e->rx), fd4, fd6;
+	bool wake;
 
-		if (n <= 0)
-			break;
-		for (int i = 0; i < n; i++) {
-			struct awg_udp_addr src;
-			size_t len;
-			uint8_t *data = awg_udp_batch_data(&e->rx, (unsigned)i, &len);
+	if (n <= 0)
+		return n;
+	pthread_mutex_lock(&e->lock);
+	for (int i = 0; i < n; i++) {
+		struct awg_udp_addr src;
+		size_t len;
+		uint8_t *data = awg_udp_batch_data(&e->rx, (unsigned)i, &len);
 
-			/* Empty datagrams (Go's junk bug) are skipped; the batch goes on. */
-			if (!len)
-				continue;
-			awg_udp_batch_src(&e->rx, (unsigned)i, &src);
-			awg_device_receive(e->dev, data, len, &src);
-		}
-		if (n < AWG_UDP_BATCH)
-			break;
+		/* Empty datagrams (Go's junk bug) are skipped; the batch goes on. */
+		if (!len)
+			continue;
+		awg_udp_batch_src(&e->rx, (unsigned)i, &src);
+		awg_device_receive(e->dev, data, len, &src);
 	}
-	flush_tx(e);
+	/* A timer armed here may be due before the main thread's planned wake-up. */
+	deadline = awg_device_next_deadline(e->dev);
+	wake = deadline < e->main_deadline;
+	if (wake)
+		e->main_deadline = deadline;
+	fd4 = e->udp.fd4, fd6 = e->udp.fd6;
+	pthread_mutex_unlock(&e->lock);
+	io_flush(e, &e->rx_io, fd4, fd6);
+	if (wake)
+		eventfd_write(e->main_wake, 1);
+	return n;
 }
 
 /* ---- configuration model <-> device ---- */
@@ -320,33 +423,39 @@ static int watch_fd(struct awg_engine *e, int fd, struct source *src, uint32_t e
 	return 0;
 }
 
-static int watch_udp(struct awg_engine *e)
+/*
+ * Must hold e->lock. The receive thread may be using the old sockets: they are handed to it to
+ * close (retire) instead of being closed here.
+ */
+static void retire_fd(struct awg_engine *e, int fd)
 {
-	int ret = 0;
-
-	if (e->udp.fd4 >= 0)
-		ret = watch_fd(e, e->udp.fd4, &e->src_udp4, EPOLLIN);
-	if (!ret && e->udp.fd6 >= 0)
-		ret = watch_fd(e, e->udp.fd6, &e->src_udp6, EPOLLIN);
-	return ret;
+	if (fd < 0)
+		return;
+	if (e->n_dead < sizeof(e->dead_fds) / sizeof(e->dead_fds[0]))
+		e->dead_fds[e->n_dead++] = fd;
+	else
+		close(fd);	/* cannot happen: the receive thread empties the list at once */
 }
 
 static int hook_listen_port(void *ctx, uint16_t port)
 {
 	struct awg_engine *e = ctx;
-	int ret;
+	int old4 = e->udp.fd4, old6 = e->udp.fd6, ret;
 
 	if (port == e->udp.port && port != 0)
 		return 0;
 	flush_tx(e);
-	/* Closing the old sockets removes them from epoll. */
+	e->udp.fd4 = e->udp.fd6 = -1;
 	ret = awg_udp_bind(&e->udp, port);
 	if (ret < 0) {
+		e->udp.fd4 = old4, e->udp.fd6 = old6;
 		awg_err("cannot listen on UDP port %u: %s", port, strerror(-ret));
 		return -EADDRINUSE;
 	}
-	if (watch_udp(e) < 0)
-		return -EADDRINUSE;
+	retire_fd(e, old4);
+	retire_fd(e, old6);
+	e->udp_gen++;
+	eventfd_write(e->rx_wake, 1);
 	awg_info("listening on UDP port %u", e->udp.port);
 	return 0;
 }
@@ -389,10 +498,12 @@ static void uapi_request(void *ctx, enum awg_uapi_op op, const char *payload, si
 	struct awg_parse_error err = { 0 };
 	int ret;
 
+	pthread_mutex_lock(&e->lock);
 	refresh_conf(e);
 	if (op == AWG_UAPI_OP_GET) {
 		if (awg_uapi_get(&e->conf, reply, reply_len) < 0)
 			*reply = errno_reply(-ENOMEM, reply_len);
+		pthread_mutex_unlock(&e->lock);
 		return;
 	}
 	ret = awg_uapi_set(&e->conf, payload, len, &uapi_hooks, e, &err);
@@ -400,6 +511,7 @@ static void uapi_request(void *ctx, enum awg_uapi_op op, const char *payload, si
 		awg_err("UAPI set failed (errno %d): %s", ret, err.msg);
 	/* Keys applied before a failing line stay applied (spec §6.2): sync either way. */
 	sync_device(e);
+	pthread_mutex_unlock(&e->lock);
 	*reply = errno_reply(ret, reply_len);
 }
 
@@ -462,7 +574,7 @@ static void on_inotify(struct awg_engine *e)
 
 		if (ev->len && !strcmp(ev->name, want)) {
 			awg_info("UAPI socket removed: shutting down");
-			e->stop = true;
+			atomic_store(&e->stop, true);
 		}
 		off += (ssize_t)(sizeof(*ev) + ev->len);
 	}
@@ -547,23 +659,34 @@ int awg_engine_new(const struct awg_engine_options *opt, struct awg_engine **out
 	awg_obfs_params_init(&e->conf.obfs);
 	awg_udp_init(&e->udp);
 	awg_ipc_init(&e->ipc, uapi_request, e);
-	e->tunbuf = malloc(TUN_BUF);
+	pthread_mutex_init(&e->lock, NULL);
+	e->main_wake = e->rx_wake = e->rx_epfd = -1;
+	e->tunbuf = mmap(NULL, (size_t)TUN_BATCH * TUN_BUF, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (e->tunbuf == MAP_FAILED)
+		e->tunbuf = NULL;
 	ret = e->tunbuf ? 0 : -ENOMEM;
 	if (!ret)
 		ret = awg_udp_batch_init(&e->rx);
 	if (!ret)
-		ret = awg_udp_batch_init(&e->tx4);
+		ret = io_init(&e->main_io);
 	if (!ret)
-		ret = awg_udp_batch_init(&e->tx6);
+		ret = io_init(&e->rx_io);
 	if (!ret)
 		ret = awg_device_new(e->env, &dev_ops, e, &e->dev);
 	if (ret < 0)
 		goto err;
 	e->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (e->epfd < 0) {
+	e->rx_epfd = epoll_create1(EPOLL_CLOEXEC);
+	e->main_wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	e->rx_wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (e->epfd < 0 || e->rx_epfd < 0 || e->main_wake < 0 || e->rx_wake < 0) {
 		ret = -errno;
 		goto err;
 	}
+	e->src_wake.kind = SRC_WAKE;
+	if ((ret = watch_fd(e, e->main_wake, &e->src_wake, EPOLLIN)) < 0)
+		goto err;
 	ret = awg_tun_open(&e->tun, opt->ifname, opt->tun_fd, opt->mtu ? opt->mtu : DEFAULT_MTU);
 	if (ret < 0) {
 		awg_err("cannot create TUN interface %s: %s", opt->ifname, strerror(-ret));
@@ -571,12 +694,10 @@ int awg_engine_new(const struct awg_engine_options *opt, struct awg_engine **out
 	}
 	e->dev->mtu = e->tun.mtu;
 	e->src_tun.kind = SRC_TUN;
-	e->src_udp4.kind = SRC_UDP4;
-	e->src_udp6.kind = SRC_UDP6;
 	if ((ret = watch_fd(e, e->tun.fd, &e->src_tun, EPOLLIN)) < 0)
 		goto err;
 	/* Like amneziawg-go once the interface is up: a random port until one is configured. */
-	if ((ret = awg_udp_bind(&e->udp, 0)) < 0 || (ret = watch_udp(e)) < 0) {
+	if ((ret = awg_udp_bind(&e->udp, 0)) < 0) {
 		awg_err("cannot open UDP sockets: %s", strerror(-ret));
 		goto err;
 	}
@@ -590,10 +711,24 @@ err:
 	return ret;
 }
 
+static void stop_rx_thread(struct awg_engine *e);
+
+static void close_fds(struct awg_engine *e)
+{
+	int fds[] = { e->epfd, e->rx_epfd, e->main_wake, e->rx_wake, e->sigfd, e->inofd };
+
+	for (unsigned i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
 void awg_engine_free(struct awg_engine *e)
 {
 	if (!e)
 		return;
+	stop_rx_thread(e);
+	for (unsigned i = 0; i < e->n_dead; i++)
+		close(e->dead_fds[i]);
 	for (unsigned i = 0; i < AWG_IPC_MAX_CONNS; i++)
 		free(e->src_conn[i]);
 	awg_ipc_close(&e->ipc);
@@ -601,35 +736,110 @@ void awg_engine_free(struct awg_engine *e)
 	awg_udp_close(&e->udp);
 	awg_tun_close(&e->tun);
 	awg_udp_batch_free(&e->rx);
-	awg_udp_batch_free(&e->tx4);
-	awg_udp_batch_free(&e->tx6);
+	io_free(&e->main_io);
+	io_free(&e->rx_io);
 	for (int i = 0; i < AWG_ISPEC_SLOTS; i++)
 		free(e->applied_ispec[i]);
 	awg_conf_free(&e->conf);
 	awg_wipe(e->applied_key, sizeof(e->applied_key));
 	awg_wipe(&e->applied_obfs, sizeof(e->applied_obfs));
-	free(e->tunbuf);
-	if (e->epfd >= 0)
-		close(e->epfd);
-	if (e->sigfd >= 0)
-		close(e->sigfd);
-	if (e->inofd >= 0)
-		close(e->inofd);
+	if (e->tunbuf)
+		munmap(e->tunbuf, (size_t)TUN_BATCH * TUN_BUF);
+	close_fds(e);
+	pthread_mutex_destroy(&e->lock);
 	free(e);
 }
 
+/* Must hold e->lock. Records the planned wake-up for the receive thread. */
 static int next_timeout_ms(struct awg_engine *e)
 {
-	uint64_t deadline = awg_device_next_deadline(e->dev), now;
+	uint64_t deadline = awg_device_next_deadline(e->dev), now, ms;
 
+	e->main_deadline = deadline;
 	if (deadline == UINT64_MAX)
 		return -1;
 	now = awg_env_mono_ns(e->env);
 	if (deadline <= now)
 		return 0;
 	/* Round up: waking early would only spin. */
-	return (int)((deadline - now + 999999) / 1000000 > 60000 ? 60000
-							       : (deadline - now + 999999) / 1000000);
+	ms = (deadline - now + 999999) / 1000000;
+	return ms > 60000 ? 60000 : (int)ms;
+}
+
+/* Must hold e->lock: brings the receive thread's epoll set up to date with the sockets. */
+static void rx_sync_sockets(struct awg_engine *e, unsigned *gen, int *fd4, int *fd6)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (*gen == e->udp_gen)
+		return;
+	for (unsigned i = 0; i < e->n_dead; i++) {
+		epoll_ctl(e->rx_epfd, EPOLL_CTL_DEL, e->dead_fds[i], NULL);
+		close(e->dead_fds[i]);
+	}
+	e->n_dead = 0;
+	*fd4 = e->udp.fd4;
+	*fd6 = e->udp.fd6;
+	ev.data.u32 = 4;
+	if (*fd4 >= 0)
+		epoll_ctl(e->rx_epfd, EPOLL_CTL_ADD, *fd4, &ev);
+	ev.data.u32 = 6;
+	if (*fd6 >= 0)
+		epoll_ctl(e->rx_epfd, EPOLL_CTL_ADD, *fd6, &ev);
+	*gen = e->udp_gen;
+}
+
+static void *rx_main(void *arg)
+{
+	struct awg_engine *e = arg;
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = 0 }, evs[4];
+	unsigned gen = ~0u;
+	int fd4 = -1, fd6 = -1;
+
+	cur_io = &e->rx_io;
+	epoll_ctl(e->rx_epfd, EPOLL_CTL_ADD, e->rx_wake, &ev);
+	while (!atomic_load(&e->stop)) {
+		int n;
+
+		pthread_mutex_lock(&e->lock);
+		rx_sync_sockets(e, &gen, &fd4, &fd6);
+		pthread_mutex_unlock(&e->lock);
+		n = epoll_wait(e->rx_epfd, evs, 4, -1);
+		for (int i = 0; i < n; i++) {
+			eventfd_t v;
+			int fd = evs[i].data.u32 == 4 ? fd4 : fd6;
+
+			if (evs[i].data.u32 == 0) {
+				eventfd_read(e->rx_wake, &v);
+				continue;
+			}
+			/* A few batches per wake-up, so one busy socket cannot starve the other. */
+			for (int round = 0; round < 4; round++)
+				if (rx_batch(e, fd) < AWG_UDP_BATCH)
+					break;
+		}
+	}
+	return NULL;
+}
+
+static int start_rx_thread(struct awg_engine *e)
+{
+	int ret = pthread_create(&e->rx_thread, NULL, rx_main, e);
+
+	if (ret)
+		return -ret;
+	e->rx_started = true;
+	return 0;
+}
+
+static void stop_rx_thread(struct awg_engine *e)
+{
+	if (!e->rx_started)
+		return;
+	atomic_store(&e->stop, true);
+	eventfd_write(e->rx_wake, 1);
+	pthread_join(e->rx_thread, NULL);
+	e->rx_started = false;
 }
 
 static void dispatch(struct awg_engine *e, struct source *src, uint32_t events)
@@ -641,11 +851,14 @@ static void dispatch(struct awg_engine *e, struct source *src, uint32_t events)
 		on_tun(e);
 		break;
 	case SRC_UDP4:
-		on_udp(e, e->udp.fd4);
-		break;
 	case SRC_UDP6:
-		on_udp(e, e->udp.fd6);
+		break;		/* the receive thread's */
+	case SRC_WAKE: {
+		eventfd_t v;
+
+		eventfd_read(e->main_wake, &v);
 		break;
+	}
 	case SRC_LISTEN:
 		awg_ipc_accept(&e->ipc, src->index, conn_opened, e);
 		break;
@@ -655,7 +868,7 @@ static void dispatch(struct awg_engine *e, struct source *src, uint32_t events)
 	case SRC_SIGNAL:
 		if (read(e->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 			awg_info("signal %u: shutting down", si.ssi_signo);
-			e->stop = true;
+			atomic_store(&e->stop, true);
 		}
 		break;
 	case SRC_INOTIFY:
@@ -667,13 +880,26 @@ static void dispatch(struct awg_engine *e, struct source *src, uint32_t events)
 int awg_engine_run(struct awg_engine *e)
 {
 	struct epoll_event evs[32];
+	int ret;
 
-	while (!e->stop) {
-		int n = epoll_wait(e->epfd, evs, 32, next_timeout_ms(e));
+	cur_io = &e->main_io;
+	/* Signals are blocked already, so the receive thread never takes one. */
+	ret = start_rx_thread(e);
+	if (ret < 0) {
+		awg_err("cannot start the receive thread: %s", strerror(-ret));
+		return ret;
+	}
+	while (!atomic_load(&e->stop)) {
+		int n, timeout, fd4, fd6;
 
+		pthread_mutex_lock(&e->lock);
+		timeout = next_timeout_ms(e);
+		pthread_mutex_unlock(&e->lock);
+		n = epoll_wait(e->epfd, evs, 32, timeout);
 		if (n < 0 && errno != EINTR) {
 			awg_err("epoll_wait: %s", strerror(errno));
-			return -errno;
+			ret = -errno;
+			break;
 		}
 		/* Connection sources can be freed while dispatching; handle them after the rest. */
 		for (int i = 0; i < n; i++)
@@ -682,8 +908,12 @@ int awg_engine_run(struct awg_engine *e)
 		for (int i = 0; i < n; i++)
 			if (((struct source *)evs[i].data.ptr)->kind == SRC_CONN)
 				dispatch(e, evs[i].data.ptr, evs[i].events);
+		pthread_mutex_lock(&e->lock);
 		awg_device_expire_timers(e->dev, awg_env_mono_ns(e->env));
-		flush_tx(e);
+		fd4 = e->udp.fd4, fd6 = e->udp.fd6;
+		pthread_mutex_unlock(&e->lock);
+		io_flush(e, &e->main_io, fd4, fd6);
 	}
-	return 0;
+	stop_rx_thread(e);
+	return ret;
 }
