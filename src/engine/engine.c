@@ -44,8 +44,6 @@
 
 enum source_kind {
 	SRC_TUN,
-	SRC_UDP4,
-	SRC_UDP6,
 	SRC_WAKE,
 	SRC_LISTEN,
 	SRC_CONN,
@@ -98,7 +96,7 @@ struct awg_engine {
 	struct awg_obfs_params applied_obfs;
 	char *applied_ispec[AWG_ISPEC_SLOTS];
 	uint8_t *tunbuf;
-	struct source src_tun, src_udp4, src_udp6, src_sig, src_ino, src_wake;
+	struct source src_tun, src_sig, src_ino, src_wake;
 	struct source src_listen[AWG_IPC_MAX_LISTEN];
 	struct source *src_conn[AWG_IPC_MAX_CONNS];
 };
@@ -850,9 +848,6 @@ static void dispatch(struct awg_engine *e, struct source *src, uint32_t events)
 	case SRC_TUN:
 		on_tun(e);
 		break;
-	case SRC_UDP4:
-	case SRC_UDP6:
-		break;		/* the receive thread's */
 	case SRC_WAKE: {
 		eventfd_t v;
 

@@ -159,12 +159,11 @@ static int grow(char **buf, size_t *cap, size_t need)
 	return 0;
 }
 
+/* Replaces conn->out (exactly out_len bytes) by its unsent part followed by reply. */
 static int append_reply(struct awg_ipc_conn *conn, const char *reply, size_t len)
 {
-	size_t cap = conn->out_len;	/* out is exactly out_len bytes */
 	char *p = malloc(conn->out_len - conn->out_off + len);
 
-	(void)cap;
 	if (!p)
 		return -ENOMEM;
 	memcpy(p, conn->out + conn->out_off, conn->out_len - conn->out_off);
