@@ -2,9 +2,9 @@
 /*
  * libFuzzer harness for the device receive path (awg_device_receive and everything behind it:
  * classification, MACs and cookies, the handshake, transport decryption, replay, routing and
- * timers). Two in-process devices, "a" (the target) and "b" (a real peer that makes valid
- * traffic), are created per input with fixed keys and a deterministic splitmix env, so every
- * input replays exactly and nothing survives it.
+ * timers). Two in-process devices (the unit tests' pair, tests/unit/pair.c), "a" (the target)
+ * and "b" (a real peer that makes valid traffic), are created per input with fixed keys and a
+ * deterministic splitmix env, so every input replays exactly and nothing survives it.
  *
  * Input: byte 0 = flags, then ops of [opcode][LE16 length][payload] until the input ends.
  *   flags bit 0: AWG 3.1 framing (S, ranged H, header protection, junk, I1, trailers) vs plain;
@@ -25,9 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto.h"
 #include "device.h"
 #include "messages.h"
+#include "pair.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -45,32 +45,15 @@ struct fz_env {
 	uint64_t wall_ns;
 };
 
-struct fz_dgram {
-	uint8_t *data;
-	size_t len;
-};
-
-struct fz_node {
-	struct awg_device *dev;
-	struct awg_peer *peer;		/* the other node */
-	struct fz_node *other;
-	struct awg_udp_addr ep;
-	struct fz_dgram inbox[MAX_INBOX];	/* datagrams sent to this node */
-	unsigned n_inbox;
-};
-
 static struct fz_env fe;
-static struct fz_node na, nb;
+static struct pair_node na, nb;
 /* The last datagram b sent, for MUTATE. */
 static uint8_t last[AWG_DEVICE_MAX_DATAGRAM];
 static size_t last_len;
 
-static uint8_t priv_a[32], priv_b[32], pub_a[32], pub_b[32];
+static uint8_t priv_a[32], priv_b[32];
 static const uint8_t ip_a[4] = { 10, 0, 0, 1 }, ip_b[4] = { 10, 0, 0, 2 };
 static const uint8_t ip6_b[16] = { 0xfd, [15] = 2 };
-
-static const char *const i1_spec =
-	"<r 2><b 0x858000010001000000000669636c6f756403636f6d0000010001c00c000100010000105a00044d583737>";
 
 static uint64_t splitmix64(uint64_t *s)
 {
@@ -110,35 +93,23 @@ static const struct awg_env env = {
 	.mono_ns = fz_mono, .wall_ns = fz_wall, .random = fz_random, .ctx = &fe,
 };
 
+/* The shared ops, behind this harness's oracles; b's last datagram is kept for MUTATE. */
 static void node_send(void *ctx, struct awg_peer *peer, const struct awg_udp_addr *dst,
 		      const uint8_t *dgram, size_t len)
 {
-	struct fz_node *n = ctx, *to = n->other;
-	struct fz_dgram *d;
-
-	(void)peer;
-	(void)dst;
 	if (len > AWG_DEVICE_MAX_DATAGRAM)
 		abort();
-	if (n == &nb) {
+	if (ctx == &nb) {
 		memcpy(last, dgram, len);
 		last_len = len;
 	}
-	if (to->n_inbox == MAX_INBOX)
-		return;			/* UDP may drop */
-	d = &to->inbox[to->n_inbox];
-	d->data = malloc(len ? len : 1);
-	if (!d->data)
-		return;
-	memcpy(d->data, dgram, len);
-	d->len = len;
-	to->n_inbox++;
+	pair_send(ctx, peer, dst, dgram, len);
 }
 
 /* Cryptokey routing: a packet delivered from a peer must come from that peer's allowed IPs. */
 static void node_deliver(void *ctx, struct awg_peer *peer, const uint8_t *pkt, size_t len)
 {
-	struct fz_node *n = ctx;
+	struct pair_node *n = ctx;
 
 	if (peer != n->peer || len < 20 || len > AWG_DEVICE_MAX_DATAGRAM)
 		abort();
@@ -151,33 +122,19 @@ static void node_deliver(void *ctx, struct awg_peer *peer, const uint8_t *pkt, s
 	} else {
 		abort();
 	}
+	pair_deliver(ctx, peer, pkt, len);
 }
 
 static void node_session(void *ctx, struct awg_peer *peer)
 {
-	if (peer != ((struct fz_node *)ctx)->peer)
+	if (peer != ((struct pair_node *)ctx)->peer)
 		abort();
+	pair_session(ctx, peer);
 }
 
 static const struct awg_device_ops ops = {
 	.send = node_send, .deliver = node_deliver, .session = node_session,
 };
-
-static void params_31(struct awg_obfs_params *p)
-{
-	awg_obfs_params_init(p);
-	p->s[0] = 15, p->s[1] = 18, p->s[2] = 20, p->s[3] = 23;
-	p->h[0] = (struct awg_range){ 1020325451, 1020335451 };
-	p->h[1] = (struct awg_range){ 3288052141, 3288062141 };
-	p->h[2] = (struct awg_range){ 1766607858, 1766617858 };
-	p->h[3] = (struct awg_range){ 2528465083, 2528475083 };
-	p->jc = 4, p->jmin = 40, p->jmax = 70;
-	p->hp_on = true;
-	for (int i = 0; i < AWG_KEY_LEN; i++)
-		p->hp_key[i] = (uint8_t)(0x5f + 7 * i);
-	p->content_padding = (struct awg_range){ 0, 64 };
-	p->random_trailers = true;
-}
 
 static void init_keys(void)
 {
@@ -185,93 +142,45 @@ static void init_keys(void)
 		priv_a[i] = (uint8_t)(0x11 * (i + 1));
 		priv_b[i] = (uint8_t)(0x5a ^ (3 * i));
 	}
-	awg_x25519_clamp(priv_a);
-	awg_x25519_clamp(priv_b);
-	if (!awg_x25519_public(pub_a, priv_a) || !awg_x25519_public(pub_b, priv_b))
-		abort();
-}
-
-static void node_init(struct fz_node *n, struct fz_node *other, const uint8_t *priv,
-		      const uint8_t *peer_pub, bool awg31)
-{
-	const char *ispecs[AWG_ISPEC_SLOTS] = { i1_spec };
-	struct awg_obfs_params p;
-	struct awg_obfs *o;
-
-	memset(n, 0, sizeof(*n));
-	n->other = other;
-	if (awg_device_new(&env, &ops, n, &n->dev) < 0 ||
-	    awg_device_set_private_key(n->dev, priv) < 0)
-		abort();
-	if (awg31)
-		params_31(&p);
-	else
-		awg_obfs_params_init(&p);
-	if (awg_obfs_new(&p, awg31 ? ispecs : NULL, &o, NULL) < 0)
-		abort();
-	awg_device_set_obfs(n->dev, o);
-	if (awg_device_peer_add(n->dev, peer_pub, NULL, &n->peer) < 0)
-		abort();
-	n->dev->mtu = 1400;
 }
 
 static void setup(bool awg31)
 {
+	struct awg_obfs_params p;
+
 	fe = (struct fz_env){
 		.rng = 0x6177672d66757a7a,
 		.mono_ns = UINT64_C(1000) * 1000000000,
 		.wall_ns = UINT64_C(1700000000) * 1000000000,
 	};
 	last_len = 0;
-	node_init(&na, &nb, priv_a, pub_b, awg31);
-	node_init(&nb, &na, priv_b, pub_a, awg31);
-	na.ep = (struct awg_udp_addr){ .family = AWG_AF_INET, .port = 51001,
-				       .addr = { 127, 0, 0, 1 } };
-	nb.ep = (struct awg_udp_addr){ .family = AWG_AF_INET, .port = 51002,
-				       .addr = { 127, 0, 0, 2 } };
+	if (awg31)
+		pair_params_31(&p);
+	if (pair_setup(&na, &nb, &(struct pair_opts){ .env = &env, .ops = &ops,
+						      .private_keys = { priv_a, priv_b },
+						      .obfs = awg31 ? &p : NULL,
+						      .ispecs = awg31 ? pair_ispecs_31 : NULL,
+						      .inbox_cap = MAX_INBOX }) < 0)
+		abort();
+	na.dev->mtu = nb.dev->mtu = 1400;
 	/* b is the initiator that knows where a is; a learns b's endpoint from b's packets. */
+	na.peer->endpoint = (struct awg_udp_addr){ 0 };
 	nb.peer->endpoint = na.ep;
-	if (awg_device_peer_allow(na.dev, na.peer, AWG_AF_INET, ip_b, 32) < 0 ||
-	    awg_device_peer_allow(na.dev, na.peer, AWG_AF_INET6, ip6_b, 128) < 0 ||
-	    awg_device_peer_allow(nb.dev, nb.peer, AWG_AF_INET, ip_a, 32) < 0)
+	if (awg_device_peer_allow(na.dev, na.peer, AWG_AF_INET6, ip6_b, 128) < 0)
 		abort();
 }
 
-static void node_drain(struct fz_node *n)
-{
-	for (unsigned i = 0; i < n->n_inbox; i++)
-		free(n->inbox[i].data);
-	n->n_inbox = 0;
-}
-
-static void teardown(void)
-{
-	node_drain(&na);
-	node_drain(&nb);
-	awg_device_free(na.dev);
-	awg_device_free(nb.dev);
-}
-
-/* Hands the oldest datagram in n's inbox to n's device, from the other node's endpoint. */
-static void deliver_one(struct fz_node *n)
-{
-	struct fz_dgram d = n->inbox[0];
-
-	memmove(n->inbox, n->inbox + 1, --n->n_inbox * sizeof(n->inbox[0]));
-	awg_device_receive(n->dev, d.data, d.len, &n->other->ep);
-	free(d.data);
-}
-
+/* Alternates between the nodes for at most MAX_PUMP rounds, then drops what is left. */
 static void pump(void)
 {
-	for (unsigned steps = 0; steps < MAX_PUMP && (na.n_inbox || nb.n_inbox); steps++) {
-		if (na.n_inbox)
-			deliver_one(&na);
-		if (nb.n_inbox)
-			deliver_one(&nb);
+	for (unsigned steps = 0; steps < MAX_PUMP && (na.inbox_len || nb.inbox_len); steps++) {
+		if (na.inbox_len)
+			pair_deliver_one(&na);
+		if (nb.inbox_len)
+			pair_deliver_one(&nb);
 	}
-	node_drain(&na);
-	node_drain(&nb);
+	pair_drain(&na);
+	pair_drain(&nb);
 }
 
 static void run_timers(void)
@@ -341,8 +250,8 @@ static void op_raw(const uint8_t *p, size_t len, bool alt_src)
 static void op_init(const uint8_t *p, size_t len, bool truncate)
 {
 	awg_device_send_initiation(nb.dev, nb.peer);
-	if (na.n_inbox)
-		mutate(na.inbox[na.n_inbox - 1].data, &na.inbox[na.n_inbox - 1].len, p, len,
+	if (na.inbox_len)
+		mutate(na.inbox[na.inbox_len - 1].data, &na.inbox[na.inbox_len - 1].len, p, len,
 		       truncate);
 	pump();
 }
@@ -467,6 +376,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 	}
-	teardown();
+	pair_teardown(&na, &nb);
 	return 0;
 }

@@ -13,257 +13,50 @@
 #include "crypto.h"
 #include "device.h"
 #include "harness.h"
+#include "pair.h"
 
-#define MAX_QUEUE 512
-#define MAX_LOG 4096
 #define NS(s) ((uint64_t)((s) * 1e9))
 
 enum { TYPE_INIT = 1, TYPE_RESPONSE = 2, TYPE_TRANSPORT = 4, KEEPALIVE_LEN = 32 };
 
-struct dgram {
-	uint8_t *data;
-	size_t len;
-	struct awg_udp_addr src;
-};
-
-/* One datagram a node sent: when, its WireGuard type (plain framing only) and size. */
-struct sent {
-	uint64_t t;
-	uint32_t type;
-	size_t len;
-};
-
-struct node {
-	struct awg_device *dev;
-	struct awg_udp_addr ep;
-	struct node *other;
-	struct awg_peer *peer;		/* the other node, as seen from here */
-	bool deaf;			/* datagrams sent to this node are lost */
-	struct dgram inbox[MAX_QUEUE];
-	size_t inbox_len;
-	struct sent sent[MAX_LOG];
-	unsigned n_sent;
-	unsigned delivered[MAX_LOG];	/* packet ids, in delivery order */
-	unsigned n_delivered;
-	unsigned sessions;
-};
-
 static struct test_env te;
-static struct node na, nb;
+static struct pair_node na, nb;
 
 static uint64_t now(void)
 {
 	return te.mono_ns;
 }
 
-static void node_send(void *ctx, struct awg_peer *peer, const struct awg_udp_addr *dst,
-		      const uint8_t *data, size_t len)
+static void advance(const struct awg_env *env, uint64_t ns)
 {
-	struct node *n = ctx, *to = n->other;
-	struct dgram *d;
-
-	(void)peer;
-	(void)dst;
-	if (n->n_sent < MAX_LOG)
-		n->sent[n->n_sent++] = (struct sent){ now(), len >= 4 ? awg_le32_get(data) : 0, len };
-	if (to->deaf)
-		return;
-	if (to->inbox_len == MAX_QUEUE)
-		abort();
-	d = &to->inbox[to->inbox_len++];
-	d->data = malloc(len);
-	memcpy(d->data, data, len);
-	d->len = len;
-	d->src = n->ep;
-}
-
-static void node_deliver(void *ctx, struct awg_peer *peer, const uint8_t *pkt, size_t len)
-{
-	struct node *n = ctx;
-
-	(void)peer;
-	if (len >= 22 && n->n_delivered < MAX_LOG)
-		n->delivered[n->n_delivered++] = (unsigned)pkt[20] << 8 | pkt[21];
-}
-
-static void node_session(void *ctx, struct awg_peer *peer)
-{
-	(void)peer;
-	((struct node *)ctx)->sessions++;
-}
-
-static const struct awg_device_ops ops = {
-	.send = node_send, .deliver = node_deliver, .session = node_session,
-};
-
-static struct dgram pop(struct node *n)
-{
-	struct dgram d = n->inbox[0];
-
-	memmove(n->inbox, n->inbox + 1, --n->inbox_len * sizeof(n->inbox[0]));
-	return d;
-}
-
-static struct dgram pop_last(struct node *n)
-{
-	return n->inbox[--n->inbox_len];
-}
-
-static void drain(struct node *n)
-{
-	while (n->inbox_len)
-		free(pop(n).data);
-}
-
-/* Hands the oldest datagram in n's inbox to n's device; returns its verdict. */
-static int deliver_one(struct node *n)
-{
-	struct dgram d = pop(n);
-	int ret = awg_device_receive(n->dev, d.data, d.len, &d.src);
-
-	free(d.data);
-	return ret;
-}
-
-static void pump(struct node *a, struct node *b)
-{
-	while (a->inbox_len || b->inbox_len)
-		deliver_one(a->inbox_len ? a : b);
-}
-
-static uint64_t min_u64(uint64_t x, uint64_t y)
-{
-	return x < y ? x : y;
+	test_env_advance(env->ctx, ns);
 }
 
 /*
- * Runs both devices up to `until` the way an event loop would: sleep to the earliest deadline,
- * expire, deliver whatever that sent, repeat.
- */
-static void run_until(struct node *a, struct node *b, uint64_t until)
-{
-	unsigned rounds = 0;
-
-	pump(a, b);
-	for (;;) {
-		uint64_t d = min_u64(awg_device_next_deadline(a->dev),
-				     awg_device_next_deadline(b->dev));
-
-		if (d > until)
-			break;
-		if (!CHECK(++rounds < 100000))
-			break;
-		if (d > now())
-			test_env_advance(&te, d - now());
-		awg_device_expire_timers(a->dev, now());
-		awg_device_expire_timers(b->dev, now());
-		pump(a, b);
-	}
-	if (until > now())
-		test_env_advance(&te, until - now());
-}
-
-static void endpoint_v4(struct awg_udp_addr *ep, uint8_t last, uint16_t port)
-{
-	*ep = (struct awg_udp_addr){ .family = AWG_AF_INET, .port = port };
-	ep->addr[0] = 127;
-	ep->addr[3] = last;
-}
-
-static void params_31(struct awg_obfs_params *p)
-{
-	awg_obfs_params_init(p);
-	p->s[0] = 15, p->s[1] = 18, p->s[2] = 20, p->s[3] = 23;
-	p->h[0] = (struct awg_range){ 1020325451, 1020335451 };
-	p->h[1] = (struct awg_range){ 3288052141, 3288062141 };
-	p->h[2] = (struct awg_range){ 1766607858, 1766617858 };
-	p->h[3] = (struct awg_range){ 2528465083, 2528475083 };
-	p->jc = 4, p->jmin = 40, p->jmax = 70;
-	p->hp_on = true;
-	for (int i = 0; i < AWG_KEY_LEN; i++)
-		p->hp_key[i] = (uint8_t)(0x5f + 7 * i);
-	p->content_padding = (struct awg_range){ 0, 64 };
-	p->random_trailers = true;
-}
-
-/*
- * na and nb with fresh identities, peered, allowed 10.0.0.1/32 and 10.0.0.2/32; only a knows
- * b's endpoint. p NULL: plain WireGuard framing (so the logs can read message types).
- * timing NULL: WireGuard defaults.
+ * na and nb from a fresh test_env(seed); only a knows b's endpoint. p NULL: plain WireGuard
+ * framing (so the logs can read message types). timing NULL: WireGuard defaults.
  */
 static void setup(uint64_t seed, const struct awg_obfs_params *p,
 		  const struct awg_timing_params *timing)
 {
-	struct node *a = &na, *b = &nb;
-	uint8_t ka[32], kb[32], pa[32], pb[32];
-	uint8_t ip[4] = { 10, 0, 0, 0 };
-	struct awg_obfs_params plain;
-	struct awg_obfs *o;
-
 	test_env_init(&te, seed);
-	memset(a, 0, sizeof(*a));
-	memset(b, 0, sizeof(*b));
-	a->other = b, b->other = a;
-	endpoint_v4(&a->ep, 1, 51001);
-	endpoint_v4(&b->ep, 2, 51002);
-	awg_env_random(&te.env, ka, 32);
-	awg_env_random(&te.env, kb, 32);
-	awg_x25519_clamp(ka);
-	awg_x25519_clamp(kb);
-	CHECK(awg_x25519_public(pa, ka));
-	CHECK(awg_x25519_public(pb, kb));
-	if (!p) {
-		awg_obfs_params_init(&plain);
-		p = &plain;
-	}
-	CHECK_INT(awg_device_new(&te.env, &ops, a, &a->dev), 0);
-	CHECK_INT(awg_device_new(&te.env, &ops, b, &b->dev), 0);
-	CHECK_INT(awg_device_set_private_key(a->dev, ka), 0);
-	CHECK_INT(awg_device_set_private_key(b->dev, kb), 0);
-	CHECK_INT(awg_obfs_new(p, NULL, &o, NULL), 0);
-	awg_device_set_obfs(a->dev, o);
-	CHECK_INT(awg_obfs_new(p, NULL, &o, NULL), 0);
-	awg_device_set_obfs(b->dev, o);
-	if (timing) {
-		awg_device_set_timing(a->dev, timing);
-		awg_device_set_timing(b->dev, timing);
-	}
-	CHECK_INT(awg_device_peer_add(a->dev, pb, NULL, &a->peer), 0);
-	CHECK_INT(awg_device_peer_add(b->dev, pa, NULL, &b->peer), 0);
-	a->peer->endpoint = b->ep;
-	ip[3] = 2;
-	CHECK_INT(awg_device_peer_allow(a->dev, a->peer, AWG_AF_INET, ip, 32), 0);
-	ip[3] = 1;
-	CHECK_INT(awg_device_peer_allow(b->dev, b->peer, AWG_AF_INET, ip, 32), 0);
-	a->dev->mtu = b->dev->mtu = 1420;
-	awg_wipe(ka, 32);
-	awg_wipe(kb, 32);
+	pair_setup(&na, &nb, &(struct pair_opts){ .env = &te.env, .check = test_check,
+						  .advance = advance, .obfs = p,
+						  .timing = timing });
 }
 
 static void teardown(void)
 {
-	drain(&na);
-	drain(&nb);
-	awg_device_free(na.dev);
-	awg_device_free(nb.dev);
+	pair_teardown(&na, &nb);
 }
 
 /* A 64-byte IPv4 packet from `from`'s tunnel address to the other's, carrying id. */
-static size_t packet(uint8_t buf[64], const struct node *from, unsigned id)
+static size_t packet(uint8_t buf[64], const struct pair_node *from, unsigned id)
 {
-	memset(buf, 0, 64);
-	buf[0] = 0x45;
-	buf[3] = 64;
-	buf[8] = 64;
-	buf[9] = 17;
-	buf[12] = 10, buf[15] = from == &na ? 1 : 2;
-	buf[16] = 10, buf[19] = from == &na ? 2 : 1;
-	buf[20] = (uint8_t)(id >> 8);
-	buf[21] = (uint8_t)id;
-	return 64;
+	return pair_id_packet(buf, 64, from->ep.addr[3], from->other->ep.addr[3], id);
 }
 
-static int send_id(struct node *from, unsigned id)
+static int send_id(struct pair_node *from, unsigned id)
 {
 	uint8_t buf[64];
 
@@ -271,13 +64,13 @@ static int send_id(struct node *from, unsigned id)
 }
 
 /* Times of the datagrams n sent in [from, to) that are of type (and, if len, of that size). */
-static unsigned sent_times(const struct node *n, uint32_t type, size_t len, uint64_t from,
+static unsigned sent_times(const struct pair_node *n, uint32_t type, size_t len, uint64_t from,
 			   uint64_t to, uint64_t *out, unsigned max)
 {
 	unsigned count = 0;
 
 	for (unsigned i = 0; i < n->n_sent; i++) {
-		const struct sent *s = &n->sent[i];
+		const struct pair_sent *s = &n->sent[i];
 
 		if (s->type != type || (len && s->len != len) || s->t < from || s->t >= to)
 			continue;
@@ -288,12 +81,12 @@ static unsigned sent_times(const struct node *n, uint32_t type, size_t len, uint
 	return count;
 }
 
-static unsigned count_sent(const struct node *n, uint32_t type, uint64_t from, uint64_t to)
+static unsigned count_sent(const struct pair_node *n, uint32_t type, uint64_t from, uint64_t to)
 {
 	return sent_times(n, type, 0, from, to, NULL, 0);
 }
 
-static unsigned count_keepalives(const struct node *n, uint64_t from, uint64_t to)
+static unsigned count_keepalives(const struct pair_node *n, uint64_t from, uint64_t to)
 {
 	return sent_times(n, TYPE_TRANSPORT, KEEPALIVE_LEN, from, to, NULL, 0);
 }
@@ -302,7 +95,7 @@ static unsigned count_keepalives(const struct node *n, uint64_t from, uint64_t t
 static void handshake(void)
 {
 	CHECK_INT(awg_device_send_initiation(na.dev, na.peer), 0);
-	pump(&na, &nb);
+	pair_pump(&na, &nb, NULL, NULL);
 	CHECK(na.peer->keypairs.current != NULL);
 	CHECK(nb.peer->keypairs.current != NULL);
 }
@@ -312,7 +105,7 @@ static void staged_delivered_in_order(void)
 {
 	struct awg_obfs_params p31;
 
-	params_31(&p31);
+	pair_params_31(&p31);
 	for (int v = 0; v < 2; v++) {
 		setup(1 + v, v ? &p31 : NULL, NULL);
 		for (unsigned id = 1; id <= 5; id++)
@@ -320,7 +113,7 @@ static void staged_delivered_in_order(void)
 		CHECK_INT(na.peer->n_staged, 5);
 		if (!v)
 			CHECK_INT(count_sent(&na, TYPE_INIT, 0, UINT64_MAX), 1);
-		pump(&na, &nb);
+		pair_pump(&na, &nb, NULL, NULL);
 		CHECK_INT(na.peer->n_staged, 0);
 		CHECK_INT(nb.n_delivered, 5);
 		for (unsigned i = 0; i < nb.n_delivered; i++)
@@ -328,7 +121,7 @@ static void staged_delivered_in_order(void)
 		/* With a session, packets go straight out. */
 		CHECK_INT(send_id(&na, 6), 0);
 		CHECK_INT(na.peer->n_staged, 0);
-		pump(&na, &nb);
+		pair_pump(&na, &nb, NULL, NULL);
 		CHECK_INT(nb.n_delivered, 6);
 		CHECK_INT(nb.delivered[5], 6);
 		teardown();
@@ -347,7 +140,7 @@ static void staged_bounded_drop_oldest(void)
 	CHECK_INT(na.peer->n_staged, AWG_DEVICE_MAX_STAGED);
 	nb.deaf = false;
 	test_env_advance(&te, NS(5.5));		/* the retransmission gets through */
-	run_until(&na, &nb, now());
+	pair_run_until(&na, &nb, now());
 	CHECK_INT(na.peer->n_staged, 0);
 	CHECK_INT(nb.n_delivered, AWG_DEVICE_MAX_STAGED);
 	for (unsigned i = 0; i < nb.n_delivered; i++)
@@ -370,7 +163,7 @@ static void responder_flushes_on_confirmation(void)
 {
 	setup(4, NULL, NULL);
 	CHECK_INT(awg_device_send_initiation(na.dev, na.peer), 0);
-	CHECK_INT(deliver_one(&nb), 0);		/* b answers; its keypair waits as next */
+	CHECK_INT(pair_deliver_one(&nb), 0);	/* b answers; its keypair waits as next */
 	CHECK_INT(na.inbox_len, 1);
 	for (unsigned id = 1; id <= 3; id++)
 		CHECK_INT(send_id(&nb, id), 0);
@@ -378,14 +171,14 @@ static void responder_flushes_on_confirmation(void)
 	CHECK_INT(na.n_delivered, 0);
 	/* b also tried its own initiation (no usable session); lose it. */
 	CHECK_INT(na.inbox_len, 2);
-	free(pop_last(&na).data);
-	CHECK_INT(deliver_one(&na), 0);		/* the response; a confirms with a keepalive */
+	free(pair_pop_last(&na).data);
+	CHECK_INT(pair_deliver_one(&na), 0);	/* the response; a confirms with a keepalive */
 	CHECK_INT(nb.inbox_len, 1);
 	CHECK_INT(nb.peer->n_staged, 3);
-	CHECK_INT(deliver_one(&nb), 0);
+	CHECK_INT(pair_deliver_one(&nb), 0);
 	CHECK_INT(nb.peer->n_staged, 0);
 	CHECK_INT(na.inbox_len, 3);
-	pump(&na, &nb);
+	pair_pump(&na, &nb, NULL, NULL);
 	CHECK_INT(na.n_delivered, 3);
 	for (unsigned i = 0; i < na.n_delivered; i++)
 		CHECK_INT(na.delivered[i], i + 1);
@@ -405,7 +198,7 @@ static void retransmit_then_give_up(void)
 	nb.deaf = true;
 	t0 = now();
 	CHECK_INT(send_id(&na, 1), 0);
-	run_until(&na, &nb, t0 + NS(200));
+	pair_run_until(&na, &nb, t0 + NS(200));
 	n = sent_times(&na, TYPE_INIT, 0, 0, UINT64_MAX, t, 32);
 	CHECK_INT(n, AWG_MAX_TIMER_HANDSHAKES + 2);
 	CHECK_INT(t[0], t0);
@@ -423,10 +216,10 @@ static void retransmit_then_give_up(void)
 	nb.deaf = true;
 	t0 = now();
 	CHECK_INT(send_id(&na, 1), 0);
-	run_until(&na, &nb, t[n - 1] - t[0] + t0 + NS(1));
+	pair_run_until(&na, &nb, t[n - 1] - t[0] + t0 + NS(1));
 	CHECK_INT(count_sent(&na, TYPE_INIT, 0, UINT64_MAX), AWG_MAX_TIMER_HANDSHAKES + 2);
 	CHECK_INT(na.peer->n_staged, 1);
-	run_until(&na, &nb, t0 + NS(200));
+	pair_run_until(&na, &nb, t0 + NS(200));
 	CHECK_INT(na.peer->n_staged, 0);
 	CHECK_INT(count_sent(&na, TYPE_INIT, 0, UINT64_MAX), AWG_MAX_TIMER_HANDSHAKES + 2);
 	teardown();
@@ -446,7 +239,7 @@ static void max_handshake_attempts_override(void)
 	nb.deaf = true;
 	t0 = now();
 	CHECK_INT(send_id(&na, 1), 0);
-	run_until(&na, &nb, t0 + NS(60));
+	pair_run_until(&na, &nb, t0 + NS(60));
 	n = sent_times(&na, TYPE_INIT, 0, 0, UINT64_MAX, t, 16);
 	CHECK_INT(n, 3 + 2);
 	for (unsigned i = 1; i < n && i < 16; i++)
@@ -459,7 +252,7 @@ static void max_handshake_attempts_override(void)
 	setup(7, NULL, &tp);
 	nb.deaf = true;
 	CHECK_INT(send_id(&na, 1), 0);
-	run_until(&na, &nb, now() + NS(60));
+	pair_run_until(&na, &nb, now() + NS(60));
 	n = count_sent(&na, TYPE_INIT, 0, UINT64_MAX);
 	CHECK(n >= 1 + 2 && n <= 4 + 2);
 	CHECK_INT(na.peer->n_staged, 0);
@@ -476,7 +269,7 @@ static void keepalive_after_data_received(void)
 	test_env_advance(&te, NS(1));
 	t0 = now();
 	CHECK_INT(send_id(&na, 1), 0);
-	run_until(&na, &nb, t0 + NS(60));
+	pair_run_until(&na, &nb, t0 + NS(60));
 	CHECK_INT(nb.n_delivered, 1);
 	CHECK_INT(sent_times(&nb, TYPE_TRANSPORT, KEEPALIVE_LEN, t0, UINT64_MAX, t, 4), 1);
 	CHECK_INT(t[0], t0 + NS(10));
@@ -491,10 +284,10 @@ static void keepalive_after_data_received(void)
 	test_env_advance(&te, NS(1));
 	t0 = now();
 	CHECK_INT(send_id(&na, 1), 0);
-	pump(&na, &nb);
+	pair_pump(&na, &nb, NULL, NULL);
 	test_env_advance(&te, NS(3));
 	CHECK_INT(send_id(&nb, 2), 0);
-	run_until(&na, &nb, t0 + NS(60));
+	pair_run_until(&na, &nb, t0 + NS(60));
 	CHECK_INT(count_keepalives(&nb, t0, UINT64_MAX), 0);
 	/* b's data was not answered, so a sends the keepalive 10 s after it. */
 	CHECK_INT(sent_times(&na, TYPE_TRANSPORT, KEEPALIVE_LEN, t0, UINT64_MAX, t, 4), 1);
@@ -513,12 +306,12 @@ static void new_handshake_after_data_unanswered(void)
 	test_env_advance(&te, NS(1));
 	t0 = now();
 	CHECK_INT(send_id(&na, 1), 0);
-	run_until(&na, &nb, t0 + NS(20));
+	pair_run_until(&na, &nb, t0 + NS(20));
 	CHECK_INT(sent_times(&na, TYPE_INIT, 0, t0, UINT64_MAX, t, 4), 1);
 	CHECK(t[0] >= t0 + NS(15) && t[0] < t0 + NS(15.334));
 	/* Without loss, that handshake completes. */
 	nb.deaf = false;
-	run_until(&na, &nb, t0 + NS(40));
+	pair_run_until(&na, &nb, t0 + NS(40));
 	CHECK(count_sent(&na, TYPE_INIT, t0, UINT64_MAX) >= 2);
 	CHECK_INT(count_sent(&nb, TYPE_RESPONSE, t0, UINT64_MAX), 1);
 	CHECK(na.peer->keypairs.current->birth_ns > t0);
@@ -538,11 +331,11 @@ static unsigned traffic(uint64_t step, uint64_t duration, uint64_t *t, unsigned 
 		unsigned da = na.n_delivered, db = nb.n_delivered;
 
 		CHECK_INT(send_id(&na, ++id), 0);
-		pump(&na, &nb);
+		pair_pump(&na, &nb, NULL, NULL);
 		CHECK_INT(send_id(&nb, ++id), 0);
-		pump(&na, &nb);
+		pair_pump(&na, &nb, NULL, NULL);
 		lost += (nb.n_delivered != db + 1) + (na.n_delivered != da + 1);
-		run_until(&na, &nb, now() + step);
+		pair_run_until(&na, &nb, now() + step);
 	}
 	CHECK_INT(lost, 0);
 	CHECK_INT(count_sent(&nb, TYPE_INIT, 0, UINT64_MAX), 0);
@@ -612,7 +405,7 @@ static void rekey_on_receive(void)
 	t0 = now();
 	while (now() < t0 + NS(40)) {
 		CHECK_INT(send_id(&nb, ++id), 0);
-		run_until(&na, &nb, now() + NS(1));
+		pair_run_until(&na, &nb, now() + NS(1));
 	}
 	CHECK_INT(na.n_delivered, id);
 	n = sent_times(&na, TYPE_INIT, 0, t0 + 1, UINT64_MAX, t, 8);
@@ -648,11 +441,11 @@ static void zero_keys_after_reject(void)
 		CHECK_INT(nb.peer->keypairs.current->reject_after_ns, cases[c].reject);
 		test_env_advance(&te, cases[c].reject);
 		CHECK_INT(awg_device_send_data(na.dev, na.peer, NULL, 0), -ENOKEY);
-		run_until(&na, &nb, t0 + cases[c].zero - 1);
+		pair_run_until(&na, &nb, t0 + cases[c].zero - 1);
 		CHECK(na.peer->keypairs.current != NULL);
 		CHECK(awg_index_find(&na.dev->indices, ia) != NULL);
 		CHECK(awg_index_find(&nb.dev->indices, ib) != NULL);
-		run_until(&na, &nb, t0 + cases[c].zero);
+		pair_run_until(&na, &nb, t0 + cases[c].zero);
 		CHECK(na.peer->keypairs.current == NULL);
 		CHECK(nb.peer->keypairs.current == NULL);
 		CHECK(awg_index_find(&na.dev->indices, ia) == NULL);
@@ -679,7 +472,7 @@ static void persistent_keepalive(void)
 	/* Changing the range while on sends nothing extra. */
 	awg_device_peer_set_keepalive(na.dev, na.peer, (struct awg_range){ 2, 4 });
 	CHECK_INT(count_keepalives(&na, t0, t0 + 1), 1);
-	run_until(&na, &nb, t0 + NS(60));
+	pair_run_until(&na, &nb, t0 + NS(60));
 	n = sent_times(&na, TYPE_TRANSPORT, KEEPALIVE_LEN, t0, UINT64_MAX, t, 64);
 	CHECK(n >= 60 / 4 && n <= 60 / 2 + 1);
 	for (unsigned i = 1; i < n && i < 64; i++) {
@@ -696,7 +489,7 @@ static void persistent_keepalive(void)
 	awg_device_peer_set_keepalive(na.dev, na.peer, (struct awg_range){ 0, 0 });
 	t0 = now();
 	n = na.n_sent;
-	run_until(&na, &nb, t0 + NS(30));
+	pair_run_until(&na, &nb, t0 + NS(30));
 	CHECK_INT(na.n_sent, n);
 	teardown();
 
@@ -704,12 +497,12 @@ static void persistent_keepalive(void)
 	setup(16, NULL, NULL);
 	awg_device_peer_set_keepalive(na.dev, na.peer, (struct awg_range){ 25, 25 });
 	CHECK_INT(count_sent(&na, TYPE_INIT, 0, UINT64_MAX), 1);
-	pump(&na, &nb);
+	pair_pump(&na, &nb, NULL, NULL);
 	CHECK_INT(na.sessions, 1);
 	CHECK_INT(nb.sessions, 1);
 	/* b has no interval: only a keeps the path open. */
 	t0 = now();
-	run_until(&na, &nb, t0 + NS(100));
+	pair_run_until(&na, &nb, t0 + NS(100));
 	CHECK_INT(count_keepalives(&na, t0 + 1, UINT64_MAX), 4);
 	CHECK_INT(count_keepalives(&nb, 0, UINT64_MAX), 0);
 	teardown();

@@ -12,229 +12,50 @@
 #include "crypto.h"
 #include "device.h"
 #include "harness.h"
-
-#define MAX_QUEUE 128
-
-struct dgram {
-	uint8_t *data;
-	size_t len;
-	struct awg_udp_addr src;
-};
-
-struct node {
-	const char *name;
-	struct awg_device *dev;
-	struct awg_udp_addr ep;
-	struct node *other;
-	struct awg_peer *peer;		/* the other node, as seen from here */
-	struct dgram inbox[MAX_QUEUE];
-	size_t inbox_len;
-	uint8_t delivered[4096];
-	size_t delivered_len;
-	unsigned delivered_count;
-	unsigned sessions;
-	size_t sent_sizes[MAX_QUEUE];	/* sizes of datagrams this node sent */
-	unsigned sent_count;
-};
+#include "pair.h"
 
 static struct test_env te;
 
-static void node_send(void *ctx, struct awg_peer *peer, const struct awg_udp_addr *dst,
-		      const uint8_t *data, size_t len)
-{
-	struct node *n = ctx, *to = n->other;
-	struct dgram *d;
-
-	(void)peer;
-	(void)dst;
-	if (n->sent_count < MAX_QUEUE)
-		n->sent_sizes[n->sent_count++] = len;
-	if (to->inbox_len == MAX_QUEUE)
-		abort();
-	d = &to->inbox[to->inbox_len++];
-	d->data = malloc(len);
-	memcpy(d->data, data, len);
-	d->len = len;
-	d->src = n->ep;
-}
-
-static void node_deliver(void *ctx, struct awg_peer *peer, const uint8_t *pkt, size_t len)
-{
-	struct node *n = ctx;
-
-	(void)peer;
-	if (len <= sizeof(n->delivered)) {
-		memcpy(n->delivered, pkt, len);
-		n->delivered_len = len;
-	}
-	n->delivered_count++;
-}
-
-static void node_session(void *ctx, struct awg_peer *peer)
-{
-	(void)peer;
-	((struct node *)ctx)->sessions++;
-}
-
-static const struct awg_device_ops ops = {
-	.send = node_send, .deliver = node_deliver, .session = node_session,
-};
-
-/* Takes the oldest datagram out of n's inbox (caller frees). */
-static struct dgram pop(struct node *n)
-{
-	struct dgram d = n->inbox[0];
-
-	memmove(n->inbox, n->inbox + 1, --n->inbox_len * sizeof(n->inbox[0]));
-	return d;
-}
-
-static void drain(struct node *n)
-{
-	while (n->inbox_len)
-		free(pop(n).data);
-}
-
-/* Delivers everything in flight until both inboxes are empty; counts drops per node. */
-static void pump(struct node *a, struct node *b, unsigned *drops_a, unsigned *drops_b)
-{
-	while (a->inbox_len || b->inbox_len) {
-		struct node *n = a->inbox_len ? a : b;
-		unsigned *drops = n == a ? drops_a : drops_b;
-		struct dgram d = pop(n);
-
-		if (awg_device_receive(n->dev, d.data, d.len, &d.src) < 0 && drops)
-			(*drops)++;
-		free(d.data);
-	}
-}
-
-static void endpoint_v4(struct awg_udp_addr *ep, uint8_t last, uint16_t port)
-{
-	*ep = (struct awg_udp_addr){ .family = AWG_AF_INET, .port = port };
-	ep->addr[0] = 127;
-	ep->addr[3] = last;
-}
-
-/* A full AWG 3.1 parameter set (spec §7.4 shape). */
-static void params_31(struct awg_obfs_params *p)
-{
-	awg_obfs_params_init(p);
-	p->s[0] = 15, p->s[1] = 18, p->s[2] = 20, p->s[3] = 23;
-	p->h[0] = (struct awg_range){ 1020325451, 1020335451 };
-	p->h[1] = (struct awg_range){ 3288052141, 3288062141 };
-	p->h[2] = (struct awg_range){ 1766607858, 1766617858 };
-	p->h[3] = (struct awg_range){ 2528465083, 2528475083 };
-	p->jc = 4, p->jmin = 40, p->jmax = 70;
-	p->hp_on = true;
-	for (int i = 0; i < AWG_KEY_LEN; i++)
-		p->hp_key[i] = (uint8_t)(0x5f + 7 * i);
-	p->content_padding = (struct awg_range){ 0, 64 };
-	p->random_trailers = true;
-}
-
-static const char *const ispecs_31[AWG_ISPEC_SLOTS] = {
-	"<r 2><b 0x858000010001000000000669636c6f756403636f6d0000010001c00c000100010000105a00044d583737>",
-};
-
-/* Two nodes with fresh identities, peered, allowed 10.0.0.1/32 (a) and 10.0.0.2/32 (b). */
-static void setup(struct node *a, struct node *b, const struct awg_obfs_params *p,
+/* An explicit, empty handshake queue: the tampering loops must not look like a flood. */
+static void setup(struct pair_node *a, struct pair_node *b, const struct awg_obfs_params *p,
 		  const char *const *ispecs, bool psk)
 {
-	uint8_t ka[32], kb[32], pa[32], pb[32], k[32];
-	uint8_t ip[4] = { 10, 0, 0, 0 };
-	struct awg_obfs *o;
-
-	memset(a, 0, sizeof(*a));
-	memset(b, 0, sizeof(*b));
-	a->name = "a", b->name = "b";
-	a->other = b, b->other = a;
-	endpoint_v4(&a->ep, 1, 51001);
-	endpoint_v4(&b->ep, 2, 51002);
-	awg_env_random(&te.env, ka, 32);
-	awg_env_random(&te.env, kb, 32);
-	awg_env_random(&te.env, k, 32);
-	awg_x25519_clamp(ka);
-	awg_x25519_clamp(kb);
-	CHECK(awg_x25519_public(pa, ka));
-	CHECK(awg_x25519_public(pb, kb));
-	CHECK_INT(awg_device_new(&te.env, &ops, a, &a->dev), 0);
-	CHECK_INT(awg_device_new(&te.env, &ops, b, &b->dev), 0);
-	CHECK_INT(awg_device_set_private_key(a->dev, ka), 0);
-	CHECK_INT(awg_device_set_private_key(b->dev, kb), 0);
-	CHECK_INT(awg_obfs_new(p, ispecs, &o, NULL), 0);
-	awg_device_set_obfs(a->dev, o);
-	CHECK_INT(awg_obfs_new(p, ispecs, &o, NULL), 0);
-	awg_device_set_obfs(b->dev, o);
-	CHECK_INT(awg_device_peer_add(a->dev, pb, psk ? k : NULL, &a->peer), 0);
-	CHECK_INT(awg_device_peer_add(b->dev, pa, psk ? k : NULL, &b->peer), 0);
-	a->peer->endpoint = b->ep;	/* only the initiator knows where to go */
-	ip[3] = 2;
-	CHECK_INT(awg_device_peer_allow(a->dev, a->peer, AWG_AF_INET, ip, 32), 0);
-	ip[3] = 1;
-	CHECK_INT(awg_device_peer_allow(b->dev, b->peer, AWG_AF_INET, ip, 32), 0);
-	a->dev->mtu = b->dev->mtu = 1420;
-	/* An explicit, empty handshake queue: the tampering loops must not look like a flood. */
-	a->dev->handshake_queue_cap = b->dev->handshake_queue_cap = 1024;
-	awg_wipe(ka, 32);
-	awg_wipe(kb, 32);
+	pair_setup(a, b, &(struct pair_opts){ .env = &te.env, .check = test_check, .psk = psk,
+					      .obfs = p, .ispecs = ispecs,
+					      .handshake_queue_cap = 1024 });
 }
 
-static void teardown(struct node *a, struct node *b)
-{
-	drain(a);
-	drain(b);
-	awg_device_free(a->dev);
-	awg_device_free(b->dev);
-}
-
-/* An IPv4 packet from 10.0.0.src to 10.0.0.dst with len - 20 payload bytes of seed. */
-static size_t ipv4_packet(uint8_t *buf, size_t len, uint8_t src, uint8_t dst, uint8_t seed)
-{
-	memset(buf, 0, 20);
-	buf[0] = 0x45;
-	buf[2] = (uint8_t)(len >> 8);
-	buf[3] = (uint8_t)len;
-	buf[8] = 64;
-	buf[9] = 17;
-	buf[12] = 10, buf[15] = src;
-	buf[16] = 10, buf[19] = dst;
-	for (size_t i = 20; i < len; i++)
-		buf[i] = (uint8_t)(seed + i);
-	return len;
-}
-
-static void handshake(struct node *a, struct node *b)
+static void handshake(struct pair_node *a, struct pair_node *b)
 {
 	CHECK_INT(awg_device_send_initiation(a->dev, a->peer), 0);
-	pump(a, b, NULL, NULL);
+	pair_pump(a, b, NULL, NULL);
 	CHECK_INT(a->sessions, 1);
 	CHECK_INT(b->sessions, 1);
 }
 
 /* Sends one packet from `from` and checks it arrives intact. */
-static void exchange(struct node *from, struct node *to, size_t len, uint8_t seed)
+static void exchange(struct pair_node *from, struct pair_node *to, size_t len, uint8_t seed)
 {
 	uint8_t pkt[1500];
-	unsigned before = to->delivered_count;
+	unsigned before = to->n_delivered;
 	uint8_t s = from->ep.addr[3], d = to->ep.addr[3];
 
-	ipv4_packet(pkt, len, s, d, seed);
+	pair_ipv4_packet(pkt, len, s, d, seed);
 	CHECK_INT(awg_device_send_data(from->dev, from->peer, pkt, len), 0);
-	pump(from, to, NULL, NULL);
-	CHECK_INT(to->delivered_count, before + 1);
-	CHECK_INT(to->delivered_len, len);
-	CHECK_MEM(to->delivered, pkt, len);
+	pair_pump(from, to, NULL, NULL);
+	CHECK_INT(to->n_delivered, before + 1);
+	CHECK_INT(to->last_delivered_len, len);
+	CHECK_MEM(to->last_delivered, pkt, len);
 }
 
 static void full_31_handshake_and_transport(void)
 {
 	struct awg_obfs_params p;
-	struct node a, b;
+	struct pair_node a, b;
 	unsigned drops_b = 0;
 
-	params_31(&p);
-	setup(&a, &b, &p, ispecs_31, true);
+	pair_params_31(&p);
+	setup(&a, &b, &p, pair_ispecs_31, true);
 	CHECK_INT(awg_device_send_initiation(a.dev, a.peer), 0);
 	/* I1, then 4 junk datagrams, then the initiation. */
 	CHECK_INT(b.inbox_len, 1 + 4 + 1);
@@ -242,7 +63,7 @@ static void full_31_handshake_and_transport(void)
 	for (int i = 1; i <= 4; i++)
 		CHECK(b.inbox[i].len >= 40 && b.inbox[i].len <= 70);
 	CHECK(b.inbox[5].len >= 15u + 148);
-	pump(&a, &b, NULL, &drops_b);
+	pair_pump(&a, &b, NULL, &drops_b);
 	CHECK_INT(drops_b, 5);		/* the decoys, dropped as unclassifiable */
 	CHECK_INT(a.sessions, 1);
 	CHECK_INT(b.sessions, 1);	/* confirmed by a's keepalive */
@@ -252,20 +73,20 @@ static void full_31_handshake_and_transport(void)
 		exchange(&a, &b, 20 + 37 * i, (uint8_t)i);
 		exchange(&b, &a, 1400 - 41 * i, (uint8_t)(100 + i));
 	}
-	teardown(&a, &b);
+	pair_teardown(&a, &b);
 }
 
 static void without_psk(void)
 {
 	struct awg_obfs_params p;
-	struct node a, b;
+	struct pair_node a, b;
 
-	params_31(&p);
-	setup(&a, &b, &p, ispecs_31, false);
+	pair_params_31(&p);
+	setup(&a, &b, &p, pair_ispecs_31, false);
 	handshake(&a, &b);
 	exchange(&a, &b, 100, 1);
 	exchange(&b, &a, 100, 2);
-	teardown(&a, &b);
+	pair_teardown(&a, &b);
 }
 
 /*
@@ -278,7 +99,7 @@ static void without_psk(void)
  * transport type is skipped because the transport type is not authenticated in AmneziaWG —
  * any value inside H4 is accepted, as in amneziawg-go.
  */
-static void tamper_each_byte(struct node *rx, const struct dgram *orig, size_t msg_off,
+static void tamper_each_byte(struct pair_node *rx, const struct pair_dgram *orig, size_t msg_off,
 			     size_t msg_len, bool hp, size_t skip_off)
 {
 	unsigned accepted = 0;
@@ -300,7 +121,7 @@ static void tamper_each_byte(struct node *rx, const struct dgram *orig, size_t m
 				orig->len, msg_off);
 			accepted++;
 		}
-		drain(rx->other);	/* cookie replies etc. are not the point here */
+		pair_drain(rx->other);	/* cookie replies etc. are not the point here */
 	}
 	CHECK_INT(accepted, 0);
 	memcpy(copy, orig->data, orig->len);
@@ -311,33 +132,33 @@ static void tamper_each_byte(struct node *rx, const struct dgram *orig, size_t m
 static void tampering_fails(void)
 {
 	struct awg_obfs_params p;
-	struct node a, b;
-	struct dgram d;
+	struct pair_node a, b;
+	struct pair_dgram d;
 	uint8_t pkt[200];
 
-	params_31(&p);
-	setup(&a, &b, &p, ispecs_31, true);
+	pair_params_31(&p);
+	setup(&a, &b, &p, pair_ispecs_31, true);
 	CHECK_INT(awg_device_send_initiation(a.dev, a.peer), 0);
-	drain(&b);
+	pair_drain(&b);
 	/* Rebuild with no decoys in flight: take just the initiation (last datagram). */
 	CHECK_INT(awg_device_send_initiation(a.dev, a.peer), 0);
 	while (b.inbox_len > 1)
-		free(pop(&b).data);
-	d = pop(&b);
+		free(pair_pop(&b).data);
+	d = pair_pop(&b);
 	te.mono_ns += 30000000;		/* past the 20 ms flood window of the earlier attempt */
 	tamper_each_byte(&b, &d, 15, 148, true, 15 + awg_msg_mac2_offset(148));
 	free(d.data);
 	/* b answered the accepted initiation: tamper with the response at a. */
 	CHECK_INT(a.inbox_len, 1);
-	d = pop(&a);
+	d = pair_pop(&a);
 	tamper_each_byte(&a, &d, 18, 92, true, 18 + awg_msg_mac2_offset(92));
 	free(d.data);
-	pump(&a, &b, NULL, NULL);	/* a's keepalive confirms the session at b */
+	pair_pump(&a, &b, NULL, NULL);	/* a's keepalive confirms the session at b */
 	CHECK_INT(b.sessions, 1);
 	/* Transport: every byte of header and ciphertext is covered (header via index/AEAD). */
-	ipv4_packet(pkt, sizeof(pkt), 1, 2, 9);
+	pair_ipv4_packet(pkt, sizeof(pkt), 1, 2, 9);
 	CHECK_INT(awg_device_send_data(a.dev, a.peer, pkt, sizeof(pkt)), 0);
-	d = pop(&b);
+	d = pair_pop(&b);
 	tamper_each_byte(&b, &d, 23, d.len - 23, true, 0);
 	/* The transport type moved out of H4 is dropped as unclassifiable. */
 	{
@@ -349,26 +170,26 @@ static void tampering_fails(void)
 		CHECK_INT(b.dev->last_drop, AWG_DROP_UNCLASSIFIED);
 		free(copy);
 	}
-	CHECK_INT(b.delivered_count, 1);
-	CHECK_MEM(b.delivered, pkt, sizeof(pkt));
+	CHECK_INT(b.n_delivered, 1);
+	CHECK_MEM(b.last_delivered, pkt, sizeof(pkt));
 	free(d.data);
-	teardown(&a, &b);
+	pair_teardown(&a, &b);
 }
 
 static void replays_rejected(void)
 {
 	struct awg_obfs_params p;
-	struct node a, b;
-	struct dgram d;
+	struct pair_node a, b;
+	struct pair_dgram d;
 	uint8_t *copy, pkt[64];
 
-	params_31(&p);
+	pair_params_31(&p);
 	setup(&a, &b, &p, NULL, true);
 	CHECK_INT(awg_device_send_initiation(a.dev, a.peer), 0);
 	d = b.inbox[b.inbox_len - 1];
 	copy = malloc(d.len);
 	memcpy(copy, d.data, d.len);
-	pump(&a, &b, NULL, NULL);
+	pair_pump(&a, &b, NULL, NULL);
 	CHECK_INT(b.sessions, 1);
 	/* The same initiation again, well after the flood window: its timestamp is not newer. */
 	te.mono_ns += 2000000000;
@@ -378,48 +199,48 @@ static void replays_rejected(void)
 	free(copy);
 
 	/* A transport datagram delivered twice is accepted once. */
-	ipv4_packet(pkt, sizeof(pkt), 1, 2, 3);
+	pair_ipv4_packet(pkt, sizeof(pkt), 1, 2, 3);
 	CHECK_INT(awg_device_send_data(a.dev, a.peer, pkt, sizeof(pkt)), 0);
-	d = pop(&b);
+	d = pair_pop(&b);
 	copy = malloc(d.len);
 	memcpy(copy, d.data, d.len);
 	CHECK_INT(awg_device_receive(b.dev, d.data, d.len, &a.ep), 0);
 	CHECK(awg_device_receive(b.dev, copy, d.len, &a.ep) < 0);
 	CHECK_INT(b.dev->last_drop, AWG_DROP_REPLAY);
-	CHECK_INT(b.delivered_count, 1);
+	CHECK_INT(b.n_delivered, 1);
 	free(copy);
 	free(d.data);
-	teardown(&a, &b);
+	pair_teardown(&a, &b);
 }
 
 static void cookie_under_load(void)
 {
 	struct awg_obfs_params p;
-	struct node a, b;
+	struct pair_node a, b;
 	unsigned drops_b = 0;
 
-	params_31(&p);
+	pair_params_31(&p);
 	setup(&a, &b, &p, NULL, true);
 	b.dev->handshake_queue_cap = 1024;
 	b.dev->handshake_queue_len = 1024;	/* under load: mac2 demanded */
 	CHECK_INT(awg_device_send_initiation(a.dev, a.peer), 0);
 	while (b.inbox_len > 1)
-		free(pop(&b).data);
-	pump(&a, &b, NULL, &drops_b);
+		free(pair_pop(&b).data);
+	pair_pump(&a, &b, NULL, &drops_b);
 	CHECK_INT(drops_b, 1);
-	CHECK_INT(b.sent_count, 1);		/* the cookie reply */
-	CHECK(b.sent_sizes[0] >= 20u + 64);	/* S3 prefix + cookie, maybe a trailer */
-	CHECK(b.sent_sizes[0] < 500);
+	CHECK_INT(b.n_sent, 1);		/* the cookie reply */
+	CHECK(b.sent[0].len >= 20u + 64);	/* S3 prefix + cookie, maybe a trailer */
+	CHECK(b.sent[0].len < 500);
 	CHECK_INT(a.sessions, 0);
 	CHECK(a.peer->cookie.is_valid);
 	/* The retransmission carries a valid mac2 and gets through while b is still loaded... */
 	te.mono_ns += 5100000000ull;
 	CHECK_INT(awg_device_send_initiation(a.dev, a.peer), 0);
 	while (b.inbox_len > 1)
-		free(pop(&b).data);
+		free(pair_pop(&b).data);
 	/* ...but not with any byte of mac2 flipped: b answers those with cookies again. */
 	{
-		struct dgram d = pop(&b);
+		struct pair_dgram d = pair_pop(&b);
 		uint8_t *copy = malloc(d.len);
 		size_t mac2 = 15 + awg_msg_mac2_offset(148);
 
@@ -429,12 +250,12 @@ static void cookie_under_load(void)
 			CHECK(awg_device_receive(b.dev, copy, d.len, &d.src) < 0);
 			CHECK_INT(b.dev->last_drop, AWG_DROP_COOKIE_SENT);
 		}
-		drain(&a);
+		pair_drain(&a);
 		CHECK_INT(awg_device_receive(b.dev, d.data, d.len, &d.src), 0);
 		free(copy);
 		free(d.data);
 	}
-	pump(&a, &b, NULL, NULL);
+	pair_pump(&a, &b, NULL, NULL);
 	CHECK_INT(a.sessions, 1);
 	CHECK_INT(b.sessions, 1);
 	exchange(&a, &b, 300, 7);
@@ -449,44 +270,44 @@ static void cookie_under_load(void)
 		for (int i = 0; i < 12; i++) {
 			CHECK_INT(awg_device_send_initiation(a.dev, a.peer), 0);
 			while (b.inbox_len) {
-				struct dgram d = pop(&b);
+				struct pair_dgram d = pair_pop(&b);
 
 				if (awg_device_receive(b.dev, d.data, d.len, &d.src) < 0 &&
 				    b.dev->last_drop == AWG_DROP_RATELIMIT)
 					limited++;
 				free(d.data);
 			}
-			drain(&a);
+			pair_drain(&a);
 		}
 		CHECK(limited >= 6);
 	}
-	teardown(&a, &b);
+	pair_teardown(&a, &b);
 }
 
 static void disable_cookies_stays_silent(void)
 {
 	struct awg_obfs_params p;
-	struct node a, b;
+	struct pair_node a, b;
 
-	params_31(&p);
+	pair_params_31(&p);
 	p.disable_cookies = true;
 	setup(&a, &b, &p, NULL, false);
 	b.dev->handshake_queue_cap = 8;
 	b.dev->handshake_queue_len = 8;
 	CHECK_INT(awg_device_send_initiation(a.dev, a.peer), 0);
-	pump(&a, &b, NULL, NULL);
-	CHECK_INT(b.sent_count, 0);
+	pair_pump(&a, &b, NULL, NULL);
+	CHECK_INT(b.n_sent, 0);
 	CHECK_INT(b.dev->last_drop, AWG_DROP_COOKIE_SENT);
 	CHECK_INT(a.sessions, 0);
-	teardown(&a, &b);
+	pair_teardown(&a, &b);
 }
 
 /* Plain WireGuard parameters give exactly 148 / 92 / 64 / 32+n byte datagrams, types 1..4. */
 static void plain_wireguard_layout(void)
 {
 	struct awg_obfs_params p;
-	struct node a, b;
-	struct dgram d;
+	struct pair_node a, b;
+	struct pair_dgram d;
 	uint8_t pkt[100];
 
 	awg_obfs_params_init(&p);
@@ -495,37 +316,37 @@ static void plain_wireguard_layout(void)
 	CHECK_INT(b.inbox_len, 1);
 	CHECK_INT(b.inbox[0].len, 148);
 	CHECK_INT(awg_le32_get(b.inbox[0].data), 1);
-	d = pop(&b);
+	d = pair_pop(&b);
 	CHECK_INT(awg_device_receive(b.dev, d.data, d.len, &d.src), 0);
 	free(d.data);
 	CHECK_INT(a.inbox_len, 1);
 	CHECK_INT(a.inbox[0].len, 92);
 	CHECK_INT(awg_le32_get(a.inbox[0].data), 2);
-	d = pop(&a);
+	d = pair_pop(&a);
 	CHECK_INT(awg_device_receive(a.dev, d.data, d.len, &d.src), 0);
 	free(d.data);
 	CHECK_INT(b.inbox_len, 1);	/* the confirming keepalive */
 	CHECK_INT(b.inbox[0].len, 32);
 	CHECK_INT(awg_le32_get(b.inbox[0].data), 4);
-	pump(&a, &b, NULL, NULL);
+	pair_pump(&a, &b, NULL, NULL);
 	/* 100-byte packet: padded to 112, + 16 header + 16 tag. */
-	ipv4_packet(pkt, sizeof(pkt), 1, 2, 5);
+	pair_ipv4_packet(pkt, sizeof(pkt), 1, 2, 5);
 	CHECK_INT(awg_device_send_data(a.dev, a.peer, pkt, sizeof(pkt)), 0);
 	CHECK_INT(b.inbox[0].len, 32 + 112);
 	CHECK_INT(awg_le32_get(b.inbox[0].data), 4);
-	pump(&a, &b, NULL, NULL);
-	CHECK_INT(b.delivered_len, sizeof(pkt));
+	pair_pump(&a, &b, NULL, NULL);
+	CHECK_INT(b.last_delivered_len, sizeof(pkt));
 	/* Cookie reply under load: 64 bytes, type 3. */
 	b.dev->handshake_queue_cap = b.dev->handshake_queue_len = 8;
 	te.mono_ns += 6000000000ull;
 	CHECK_INT(awg_device_send_initiation(a.dev, a.peer), 0);
-	d = pop(&b);
+	d = pair_pop(&b);
 	CHECK(awg_device_receive(b.dev, d.data, d.len, &d.src) < 0);
 	free(d.data);
 	CHECK_INT(a.inbox_len, 1);
 	CHECK_INT(a.inbox[0].len, 64);
 	CHECK_INT(awg_le32_get(a.inbox[0].data), 3);
-	teardown(&a, &b);
+	pair_teardown(&a, &b);
 }
 
 /*
@@ -540,10 +361,10 @@ static void every_version(void)
 
 	for (int v = 0; v < 4; v++) {
 		struct awg_obfs_params p;
-		struct node a, b;
+		struct pair_node a, b;
 		size_t n;
 
-		params_31(&p);
+		pair_params_31(&p);
 		if (v < 3)
 			p.random_trailers = false;
 		if (v < 2) {
@@ -555,7 +376,7 @@ static void every_version(void)
 			for (int k = 0; k < 4; k++)
 				p.h[k].hi = p.h[k].lo;
 		}
-		setup(&a, &b, &p, v >= 1 ? ispecs_31 : NULL, true);
+		setup(&a, &b, &p, v >= 1 ? pair_ispecs_31 : NULL, true);
 		CHECK_INT(awg_device_send_initiation(a.dev, a.peer), 0);
 		n = b.inbox_len;
 		CHECK_INT(n, (v >= 1 ? 1u : 0u) + 4 + 1);
@@ -563,15 +384,15 @@ static void every_version(void)
 			CHECK_INT(b.inbox[n - 1].len, 15 + 148);
 		if (v < 1)
 			CHECK_INT(awg_le32_get(b.inbox[n - 1].data + 15), p.h[0].lo);
-		pump(&a, &b, NULL, NULL);
+		pair_pump(&a, &b, NULL, NULL);
 		if (!CHECK_INT(b.sessions, 1))
 			fprintf(stderr, "    (AWG %s parameter set)\n", names[v]);
 		/* The confirming keepalive: S4 + 32 bytes until content padding (3.0) pads it. */
 		if (v < 2)
-			CHECK_INT(a.sent_sizes[a.sent_count - 1], (v < 1 ? 0 : 23) + 32);
+			CHECK_INT(a.sent[a.n_sent - 1].len, (v < 1 ? 0 : 23) + 32);
 		exchange(&a, &b, 500, (uint8_t)v);
 		exchange(&b, &a, 700, (uint8_t)v);
-		teardown(&a, &b);
+		pair_teardown(&a, &b);
 	}
 }
 
@@ -582,15 +403,15 @@ static void every_version(void)
 static void rate_estimated_load(void)
 {
 	struct awg_obfs_params p;
-	struct node a, b;
-	struct dgram d;
+	struct pair_node a, b;
+	struct pair_dgram d;
 	unsigned cookies = 0;
 
 	awg_obfs_params_init(&p);
 	setup(&a, &b, &p, NULL, false);
 	b.dev->handshake_queue_cap = 0;
 	CHECK_INT(awg_device_send_initiation(a.dev, a.peer), 0);
-	d = pop(&b);
+	d = pair_pop(&b);
 	for (unsigned i = 0; i < AWG_DEVICE_HS_PER_WINDOW + 20; i++) {
 		uint8_t copy[AWG_MSG_INITIATION_LEN];
 
@@ -606,27 +427,27 @@ static void rate_estimated_load(void)
 	/* Two seconds later, in a new window, the load has passed (after the 1 s stickiness). */
 	test_env_advance(&te, 2000000000ull);
 	CHECK_INT(awg_device_send_initiation(a.dev, a.peer), 0);
-	pump(&a, &b, NULL, NULL);
+	pair_pump(&a, &b, NULL, NULL);
 	CHECK_INT(a.sessions, 1);
-	teardown(&a, &b);
+	pair_teardown(&a, &b);
 }
 
 /* A packet whose inner source address is not the peer's is dropped (cryptokey routing). */
 static void cryptokey_routing(void)
 {
 	struct awg_obfs_params p;
-	struct node a, b;
+	struct pair_node a, b;
 	uint8_t pkt[60];
 
-	params_31(&p);
+	pair_params_31(&p);
 	setup(&a, &b, &p, NULL, false);
 	handshake(&a, &b);
-	ipv4_packet(pkt, sizeof(pkt), 77, 2, 1);	/* 10.0.0.77 is not a's */
+	pair_ipv4_packet(pkt, sizeof(pkt), 77, 2, 1);	/* 10.0.0.77 is not a's */
 	CHECK_INT(awg_device_send_data(a.dev, a.peer, pkt, sizeof(pkt)), 0);
-	pump(&a, &b, NULL, NULL);
-	CHECK_INT(b.delivered_count, 0);
+	pair_pump(&a, &b, NULL, NULL);
+	CHECK_INT(b.n_delivered, 0);
 	CHECK_INT(b.dev->last_drop, AWG_DROP_ROUTE);
-	teardown(&a, &b);
+	pair_teardown(&a, &b);
 }
 
 /* Peers whose S/H/HP parameters differ cannot talk: the initiation is unclassifiable. */
@@ -634,33 +455,33 @@ static void mismatched_params_fail(void)
 {
 	struct awg_obfs_params p, q;
 	struct awg_obfs *o;
-	struct node a, b;
+	struct pair_node a, b;
 
-	params_31(&p);
+	pair_params_31(&p);
 	setup(&a, &b, &p, NULL, false);
 	q = p;
 	q.hp_key[0] ^= 1;
 	CHECK_INT(awg_obfs_new(&q, NULL, &o, NULL), 0);
 	awg_device_set_obfs(b.dev, o);
 	CHECK_INT(awg_device_send_initiation(a.dev, a.peer), 0);
-	pump(&a, &b, NULL, NULL);
+	pair_pump(&a, &b, NULL, NULL);
 	CHECK_INT(b.sessions, 0);
-	teardown(&a, &b);
+	pair_teardown(&a, &b);
 }
 
 static void no_session_no_send(void)
 {
 	struct awg_obfs_params p;
-	struct node a, b;
+	struct pair_node a, b;
 	uint8_t pkt[40];
 
 	awg_obfs_params_init(&p);
 	setup(&a, &b, &p, NULL, false);
-	ipv4_packet(pkt, sizeof(pkt), 1, 2, 0);
+	pair_ipv4_packet(pkt, sizeof(pkt), 1, 2, 0);
 	CHECK_INT(awg_device_send_data(a.dev, a.peer, pkt, sizeof(pkt)), -ENOKEY);
 	b.peer->endpoint = (struct awg_udp_addr){ 0 };
 	CHECK_INT(awg_device_send_initiation(b.dev, b.peer), -EDESTADDRREQ);
-	teardown(&a, &b);
+	pair_teardown(&a, &b);
 }
 
 /* First case: every later case draws keys and randomness from this seeded environment. */
