@@ -28,6 +28,7 @@
 #include "device.h"
 #include "messages.h"
 #include "pair.h"
+#include "testenv.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -39,13 +40,7 @@ enum {
 	MAX_EXPIRE = 64,
 };
 
-struct fz_env {
-	uint64_t rng;
-	uint64_t mono_ns;
-	uint64_t wall_ns;
-};
-
-static struct fz_env fe;
+static struct test_env fe;
 static struct pair_node na, nb;
 /* The last datagram b sent, for MUTATE. */
 static uint8_t last[AWG_DEVICE_MAX_DATAGRAM];
@@ -55,43 +50,6 @@ static uint8_t priv_a[32], priv_b[32];
 static const uint8_t ip_a[4] = { 10, 0, 0, 1 }, ip_b[4] = { 10, 0, 0, 2 };
 static const uint8_t ip6_b[16] = { 0xfd, [15] = 2 };
 
-static uint64_t splitmix64(uint64_t *s)
-{
-	uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
-}
-
-static void fz_random(void *ctx, void *buf, size_t len)
-{
-	struct fz_env *e = ctx;
-	uint8_t *p = buf;
-
-	while (len) {
-		uint64_t r = splitmix64(&e->rng);
-		size_t k = len < 8 ? len : 8;
-
-		memcpy(p, &r, k);
-		p += k;
-		len -= k;
-	}
-}
-
-static uint64_t fz_mono(void *ctx)
-{
-	return ((struct fz_env *)ctx)->mono_ns;
-}
-
-static uint64_t fz_wall(void *ctx)
-{
-	return ((struct fz_env *)ctx)->wall_ns;
-}
-
-static const struct awg_env env = {
-	.mono_ns = fz_mono, .wall_ns = fz_wall, .random = fz_random, .ctx = &fe,
-};
 
 /* The shared ops, behind this harness's oracles; b's last datagram is kept for MUTATE. */
 static void node_send(void *ctx, struct awg_peer *peer, const struct awg_udp_addr *dst,
@@ -148,15 +106,12 @@ static void setup(bool awg31)
 {
 	struct awg_obfs_params p;
 
-	fe = (struct fz_env){
-		.rng = 0x6177672d66757a7a,
-		.mono_ns = UINT64_C(1000) * 1000000000,
-		.wall_ns = UINT64_C(1700000000) * 1000000000,
-	};
+	test_env_init(&fe, 0x6177672d66757a7a);
+	fe.wall_ns = UINT64_C(1700000000) * 1000000000;
 	last_len = 0;
 	if (awg31)
 		pair_params_31(&p);
-	if (pair_setup(&na, &nb, &(struct pair_opts){ .env = &env, .ops = &ops,
+	if (pair_setup(&na, &nb, &(struct pair_opts){ .env = &fe.env, .ops = &ops,
 						      .private_keys = { priv_a, priv_b },
 						      .obfs = awg31 ? &p : NULL,
 						      .ispecs = awg31 ? pair_ispecs_31 : NULL,

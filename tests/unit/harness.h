@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "env.h"
+#include "testenv.h"
 
 struct test_case {
 	const char *name;
@@ -41,18 +41,6 @@ int test_run(const char *suite, const struct test_case *cases, size_t n);
 /* Decodes a hex string (whitespace ignored) into out; returns the byte count or aborts. */
 size_t test_unhex(uint8_t *out, size_t max, const char *hex);
 
-/*
- * A deterministic environment: splitmix64 RNG from a seed, clocks that only move when the test
- * moves them. Not a CSPRNG; for tests only.
- */
-struct test_env {
-	struct awg_env env;
-	uint64_t rng_state;
-	uint64_t mono_ns;
-	uint64_t wall_ns;
-};
 
-void test_env_init(struct test_env *te, uint64_t seed);
-void test_env_advance(struct test_env *te, uint64_t ns);
 
 #endif /* _AWG_TEST_HARNESS_H */
