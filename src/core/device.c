@@ -71,6 +71,7 @@ static void drop(struct awg_device *dev, enum awg_device_drop why)
 {
 	dev->last_drop = why;
 	dev->drops++;
+	dev->drops_by[why]++;
 }
 
 static void emit(struct awg_device *dev, struct awg_peer *peer, const struct awg_udp_addr *dst,

@@ -89,6 +89,7 @@ enum awg_device_drop {
 	AWG_DROP_PACKET,	/* decrypted, but not a valid IP packet */
 	AWG_DROP_ROUTE,		/* source address not in the peer's allowed IPs */
 	AWG_DROP_NOMEM,
+	AWG_DROP_COUNT,
 };
 
 /* A short lower-case description of a drop reason, for logs. */
@@ -123,7 +124,8 @@ struct awg_device {
 	struct awg_timing_params timing;	/* AWG 3.0 overrides; zero = WireGuard defaults */
 	uint8_t buf[AWG_DEVICE_MAX_DATAGRAM];	/* scratch for building datagrams */
 	enum awg_device_drop last_drop;
-	uint64_t drops;
+	uint64_t drops;				/* all drops */
+	uint64_t drops_by[AWG_DROP_COUNT];	/* per reason */
 };
 
 /*

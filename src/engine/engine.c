@@ -589,6 +589,7 @@ static int setup_signals(struct awg_engine *e)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -errno;
 	e->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -840,6 +841,18 @@ static void stop_rx_thread(struct awg_engine *e)
 	e->rx_started = false;
 }
 
+/* SIGUSR1 and shutdown (verbose): what was dropped from the network, and why. */
+static void log_drops(struct awg_engine *e)
+{
+	pthread_mutex_lock(&e->lock);
+	awg_info("datagrams dropped: %llu", (unsigned long long)e->dev->drops);
+	for (int i = 1; i < AWG_DROP_COUNT; i++)
+		if (e->dev->drops_by[i])
+			awg_info("  %llu %s", (unsigned long long)e->dev->drops_by[i],
+				 awg_device_drop_name((enum awg_device_drop)i));
+	pthread_mutex_unlock(&e->lock);
+}
+
 static void dispatch(struct awg_engine *e, struct source *src, uint32_t events)
 {
 	struct signalfd_siginfo si;
@@ -861,10 +874,14 @@ static void dispatch(struct awg_engine *e, struct source *src, uint32_t events)
 		on_conn(e, src, events);
 		break;
 	case SRC_SIGNAL:
-		if (read(e->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-			awg_info("signal %u: shutting down", si.ssi_signo);
-			atomic_store(&e->stop, true);
+		if (read(e->sigfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+			break;
+		if (si.ssi_signo == SIGUSR1) {
+			log_drops(e);
+			break;
 		}
+		awg_info("signal %u: shutting down", si.ssi_signo);
+		atomic_store(&e->stop, true);
 		break;
 	case SRC_INOTIFY:
 		on_inotify(e);
@@ -910,5 +927,6 @@ int awg_engine_run(struct awg_engine *e)
 		io_flush(e, &e->main_io, fd4, fd6);
 	}
 	stop_rx_thread(e);
+	log_drops(e);
 	return ret;
 }

@@ -43,7 +43,10 @@ static void usage(FILE *f)
 		"  WG_TUN_FD=N          use the already open TUN file descriptor N\n"
 		"  WG_UAPI_FD=N         serve UAPI on the already listening socket N\n"
 		"  WG_PROCESS_FOREGROUND=1  same as --foreground\n"
-		"  LOG_LEVEL=verbose|debug|error|silent  (default error); logs go to stderr\n");
+		"  LOG_LEVEL=verbose|debug|error|silent  (default error); logs go to stderr\n"
+		"\n"
+		"Signals: SIGTERM, SIGINT, SIGHUP end the daemon; SIGUSR1 logs (verbose) how many\n"
+		"datagrams from the network were dropped, per reason.\n");
 }
 
 static int env_fd(const char *name)

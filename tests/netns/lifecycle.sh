@@ -83,3 +83,24 @@ ping_check "$NS_B" "$TUN_A" 3
 transfer "$NS_B" "$TUN_B" "$NS_A" 20
 uapi_set "$IF_B" <<<"jc=1"
 ok "unprivileged daemon accepts UAPI set"
+
+check "garbage from the network is dropped and counted; SIGUSR1 logs the counts"
+IFG=awglifeg
+start_awgd "$NS" "$IFG"
+gpid=$AWGD_PID
+uapi_set "$IFG" <<<"listen_port=51977"
+ip -n "$NS" link set lo up
+ip netns exec "$NS" python3 -c '
+import os, socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for n in (1, 31, 32, 148, 200, 1500):
+    for _ in range(5):
+        s.sendto(os.urandom(n), ("127.0.0.1", 51977))
+'
+sleep 0.5
+kill -USR1 "$gpid"
+wait_until 5 "drop counts in the log" grep -q "datagrams dropped: 30" "$LOGDIR/$IFG.log"
+grep -q "30 unclassifiable" "$LOGDIR/$IFG.log" || fail "per-reason count missing: $(tail -3 "$LOGDIR/$IFG.log")"
+ok "30 garbage datagrams counted as unclassifiable"
+proc_gone "$gpid" && fail "awgd died on garbage"
+ok "daemon alive"

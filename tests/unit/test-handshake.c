@@ -207,6 +207,7 @@ static void replays_rejected(void)
 	CHECK_INT(awg_device_receive(b.dev, d.data, d.len, &a.ep), 0);
 	CHECK(awg_device_receive(b.dev, copy, d.len, &a.ep) < 0);
 	CHECK_INT(b.dev->last_drop, AWG_DROP_REPLAY);
+	CHECK_INT(b.dev->drops_by[AWG_DROP_REPLAY], 1);
 	CHECK_INT(b.n_delivered, 1);
 	free(copy);
 	free(d.data);
