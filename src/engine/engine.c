@@ -686,7 +686,9 @@ int awg_engine_new(const struct awg_engine_options *opt, struct awg_engine **out
 	e->src_wake.kind = SRC_WAKE;
 	if ((ret = watch_fd(e, e->main_wake, &e->src_wake, EPOLLIN)) < 0)
 		goto err;
-	ret = awg_tun_open(&e->tun, opt->ifname, opt->tun_fd, opt->mtu ? opt->mtu : DEFAULT_MTU);
+	/* Offloads stay off until the packet path handles vnet headers. */
+	ret = awg_tun_open(&e->tun, opt->ifname, opt->tun_fd, opt->mtu ? opt->mtu : DEFAULT_MTU,
+			   false);
 	if (ret < 0) {
 		awg_err("cannot create TUN interface %s: %s", opt->ifname, strerror(-ret));
 		goto err;

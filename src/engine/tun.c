@@ -5,6 +5,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
+
+/* Linux >= 6.2 values; Debian 12's headers predate them. */
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#define TUN_F_USO6 0x40
+#endif
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -44,7 +50,41 @@ static int set_mtu(const char *name, unsigned mtu)
 	return ifreq_ioctl(SIOCSIFMTU, &ifr);
 }
 
-int awg_tun_open(struct awg_tun *tun, const char *name, int inherited_fd, unsigned mtu)
+/*
+ * Asks for checksum and TCP segmentation offload, plus UDP segmentation where the kernel knows
+ * it (Linux >= 6.2). Without any of it the vnet header is pointless: returns false.
+ */
+static bool enable_offload(struct awg_tun *tun, int fd)
+{
+	unsigned base = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+
+	if (ioctl(fd, TUNSETOFFLOAD, base | TUN_F_USO4 | TUN_F_USO6) == 0) {
+		tun->uso = true;
+		return true;
+	}
+	return ioctl(fd, TUNSETOFFLOAD, base) == 0;
+}
+
+static int create(const char *name, bool vnet_hdr, struct ifreq *ifr)
+{
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	memset(ifr, 0, sizeof(*ifr));
+	ifr->ifr_flags = IFF_TUN | IFF_NO_PI | (vnet_hdr ? IFF_VNET_HDR : 0);
+	snprintf(ifr->ifr_name, IFNAMSIZ, "%s", name);
+	if (ioctl(fd, TUNSETIFF, ifr) < 0) {
+		int ret = -errno;
+
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+int awg_tun_open(struct awg_tun *tun, const char *name, int inherited_fd, unsigned mtu,
+		 bool offload)
 {
 	struct ifreq ifr = { 0 };
 	int fd = inherited_fd, ret;
@@ -52,18 +92,23 @@ int awg_tun_open(struct awg_tun *tun, const char *name, int inherited_fd, unsign
 	memset(tun, 0, sizeof(*tun));
 	tun->fd = -1;
 	if (fd < 0) {
-		fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+		fd = create(name, offload, &ifr);
 		if (fd < 0)
-			return -errno;
-		ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
-		snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
-		if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-			ret = -errno;
-			goto err_close;
+			return fd;
+		tun->vnet_hdr = offload;
+		if (offload && !enable_offload(tun, fd)) {
+			/* The interface goes with the fd; recreate it without headers. */
+			close(fd);
+			tun->vnet_hdr = false;
+			fd = create(name, false, &ifr);
+			if (fd < 0)
+				return fd;
 		}
 	} else if (ioctl(fd, TUNGETIFF, &ifr) < 0) {
 		ret = -errno;
 		goto err_close;
+	} else {
+		tun->vnet_hdr = ifr.ifr_flags & IFF_VNET_HDR;
 	}
 	memcpy(tun->name, ifr.ifr_name, IFNAMSIZ);
 	tun->name[IFNAMSIZ - 1] = 0;
