@@ -29,6 +29,7 @@
 
 #include "crypto.h"
 #include "log.h"
+#include "offload.h"
 #include "sysenv.h"
 #include "uapi.h"
 
@@ -37,7 +38,10 @@
 #define DEFAULT_MTU 1420
 /* Packets read from the TUN per wake-up before the loop looks at other fds again. */
 #define TUN_BATCH 64
-#define TUN_BUF 65536
+/* One TUN read or write: a vnet header and a packet of up to 64 KiB. */
+#define TUN_BUF (AWG_VNET_HDR_LEN + AWG_OFFLOAD_MAX_PKT)
+/* Flows GRO keeps open per receive batch. */
+#define GRO_FLOWS 8
 
 /* Decrypted packets waiting to be written to the TUN, in arrival order. */
 #define TUNQ_MAX 64
@@ -64,6 +68,10 @@ struct io {
 	uint8_t *tunq;			/* TUNQ_MAX * TUN_BUF bytes (mmap: touched pages only) */
 	size_t tunq_len[TUNQ_MAX];
 	unsigned tunq_n;
+	/* With a vnet-header TUN: coalesces decrypted TCP/UDP packets into super-packets. */
+	struct awg_gro gro;
+	uint8_t *gro_area;		/* AWG_GRO_AREA_LEN(GRO_FLOWS) bytes */
+	bool use_gro;
 };
 
 /* The io of the calling thread: device callbacks queue into it. */
@@ -80,6 +88,7 @@ struct awg_engine {
 	int dead_fds[8];		/* replaced sockets, closed by the receive thread */
 	unsigned n_dead;
 	uint64_t main_deadline;		/* when the main thread plans to wake up */
+	uint64_t mtu_checked_ns;		/* last look at the interface MTU */
 	struct awg_ipc ipc;
 	/* unlocked: */
 	struct io main_io, rx_io;
@@ -95,7 +104,8 @@ struct awg_engine {
 	bool has_applied_key;
 	struct awg_obfs_params applied_obfs;
 	char *applied_ispec[AWG_ISPEC_SLOTS];
-	uint8_t *tunbuf;
+	uint8_t *tunbuf;		/* TUN_BATCH reads of TUN_BUF bytes */
+	uint8_t *split_scratch;		/* AWG_OFFLOAD_SCRATCH_LEN: segments of a super-packet */
 	struct source src_tun, src_sig, src_ino, src_wake;
 	struct source src_listen[AWG_IPC_MAX_LISTEN];
 	struct source *src_conn[AWG_IPC_MAX_CONNS];
@@ -120,7 +130,22 @@ static int io_init(struct io *io)
 		io->tunq = NULL;
 		ret = -ENOMEM;
 	}
+	io->gro_area = mmap(NULL, AWG_GRO_AREA_LEN(GRO_FLOWS), PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (io->gro_area == MAP_FAILED) {
+		io->gro_area = NULL;
+		ret = -ENOMEM;
+	}
 	return ret;
+}
+
+/* Turns GRO on for a vnet-header TUN (UDP coalescing only when the kernel took USO). */
+static int io_use_gro(struct io *io, const struct awg_tun *tun)
+{
+	io->use_gro = tun->vnet_hdr;
+	if (!io->use_gro)
+		return 0;
+	return awg_gro_init(&io->gro, io->gro_area, AWG_GRO_AREA_LEN(GRO_FLOWS), tun->uso);
 }
 
 static void io_free(struct io *io)
@@ -130,6 +155,9 @@ static void io_free(struct io *io)
 	if (io->tunq)
 		munmap(io->tunq, (size_t)TUNQ_MAX * TUN_BUF);
 	io->tunq = NULL;
+	if (io->gro_area)
+		munmap(io->gro_area, AWG_GRO_AREA_LEN(GRO_FLOWS));
+	io->gro_area = NULL;
 }
 
 /* Sends and writes what io holds. fd4/fd6: the sockets as read under the lock. */
@@ -165,20 +193,36 @@ static void dev_send(void *ctx, struct awg_peer *peer, const struct awg_udp_addr
 	(void)peer;
 	if (fd < 0 || !dst->family)
 		return;
+	/* Runs of equal-sized datagrams to one peer go out as one UDP GSO send. */
+	if (!b->gso_refused)
+		b->gso = e->udp.gso;
 	if (awg_udp_queue(b, dst, dgram, len))
 		awg_udp_flush(fd, b);
 }
 
-static void dev_deliver(void *ctx, struct awg_peer *peer, const uint8_t *pkt, size_t len)
+/* Queues one TUN write (a frame with vnet header when the TUN has them). Must hold e->lock. */
+static void tunq_add(void *ctx, uint8_t *frame, size_t len)
 {
 	struct awg_engine *e = ctx;
 	struct io *io = cur_io;
 
-	(void)peer;
+	if (len > TUN_BUF)
+		return;
 	if (io->tunq_n == TUNQ_MAX)
 		io_flush(e, io, e->udp.fd4, e->udp.fd6);
-	memcpy(io->tunq + (size_t)io->tunq_n * TUN_BUF, pkt, len);
+	memcpy(io->tunq + (size_t)io->tunq_n * TUN_BUF, frame, len);
 	io->tunq_len[io->tunq_n++] = len;
+}
+
+static void dev_deliver(void *ctx, struct awg_peer *peer, const uint8_t *pkt, size_t len)
+{
+	struct io *io = cur_io;
+
+	(void)peer;
+	if (io->use_gro)
+		awg_gro_add(&io->gro, pkt, len, tunq_add, ctx);
+	else
+		tunq_add(ctx, (uint8_t *)pkt, len);
 }
 
 static void dev_session(void *ctx, struct awg_peer *peer)
@@ -195,6 +239,16 @@ static void dev_session(void *ctx, struct awg_peer *peer)
 static const struct awg_device_ops dev_ops = {
 	.send = dev_send, .deliver = dev_deliver, .session = dev_session,
 };
+
+/* Must hold e->lock: one outbound IP packet to the peer that routes it. */
+static void send_one(void *ctx, uint8_t *pkt, size_t len)
+{
+	struct awg_engine *e = ctx;
+	struct awg_peer *peer = awg_device_route(e->dev, pkt, len);
+
+	if (peer)
+		awg_device_send_packet(e->dev, peer, pkt, len);
+}
 
 /* Main thread: reads a batch of outbound packets without the lock, encrypts them with it. */
 static void on_tun(struct awg_engine *e)
@@ -214,11 +268,14 @@ static void on_tun(struct awg_engine *e)
 		return;
 	pthread_mutex_lock(&e->lock);
 	for (unsigned i = 0; i < n; i++) {
-		uint8_t *pkt = e->tunbuf + (size_t)i * TUN_BUF;
-		struct awg_peer *peer = awg_device_route(e->dev, pkt, lens[i]);
+		uint8_t *frame = e->tunbuf + (size_t)i * TUN_BUF;
 
-		if (peer)
-			awg_device_send_packet(e->dev, peer, pkt, lens[i]);
+		/* A super-packet from TSO/USO becomes MTU-sized packets, each sent on. */
+		if (e->tun.vnet_hdr)
+			awg_offload_split(frame, lens[i], e->split_scratch,
+					  AWG_OFFLOAD_SCRATCH_LEN, send_one, e);
+		else
+			send_one(e, frame, lens[i]);
 	}
 	fd4 = e->udp.fd4, fd6 = e->udp.fd6;
 	pthread_mutex_unlock(&e->lock);
@@ -247,6 +304,8 @@ static int rx_batch(struct awg_engine *e, int fd)
 		awg_udp_batch_src(&e->rx, (unsigned)i, &src);
 		awg_device_receive(e->dev, data, len, &src);
 	}
+	if (e->rx_io.use_gro)
+		awg_gro_flush(&e->rx_io.gro, tunq_add, e);
 	/* A timer armed here may be due before the main thread's planned wake-up. */
 	deadline = awg_device_next_deadline(e->dev);
 	wake = deadline < e->main_deadline;
@@ -664,7 +723,8 @@ int awg_engine_new(const struct awg_engine_options *opt, struct awg_engine **out
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (e->tunbuf == MAP_FAILED)
 		e->tunbuf = NULL;
-	ret = e->tunbuf ? 0 : -ENOMEM;
+	e->split_scratch = malloc(AWG_OFFLOAD_SCRATCH_LEN);
+	ret = e->tunbuf && e->split_scratch ? 0 : -ENOMEM;
 	if (!ret)
 		ret = awg_udp_batch_init(&e->rx);
 	if (!ret)
@@ -686,22 +746,29 @@ int awg_engine_new(const struct awg_engine_options *opt, struct awg_engine **out
 	e->src_wake.kind = SRC_WAKE;
 	if ((ret = watch_fd(e, e->main_wake, &e->src_wake, EPOLLIN)) < 0)
 		goto err;
-	/* Offloads stay off until the packet path handles vnet headers. */
 	ret = awg_tun_open(&e->tun, opt->ifname, opt->tun_fd, opt->mtu ? opt->mtu : DEFAULT_MTU,
-			   false);
+			   !opt->no_offload);
 	if (ret < 0) {
 		awg_err("cannot create TUN interface %s: %s", opt->ifname, strerror(-ret));
 		goto err;
 	}
+	if ((ret = io_use_gro(&e->rx_io, &e->tun)) < 0 || (ret = io_use_gro(&e->main_io, &e->tun)) < 0)
+		goto err;
+	awg_info("TUN offloads: %s", e->tun.vnet_hdr ? (e->tun.uso ? "TSO, USO, GRO" : "TSO, GRO")
+						       : "off");
 	e->dev->mtu = e->tun.mtu;
 	e->src_tun.kind = SRC_TUN;
 	if ((ret = watch_fd(e, e->tun.fd, &e->src_tun, EPOLLIN)) < 0)
 		goto err;
 	/* Like amneziawg-go once the interface is up: a random port until one is configured. */
+	if (opt->no_offload)
+		e->udp.no_offload = true;
 	if ((ret = awg_udp_bind(&e->udp, 0)) < 0) {
 		awg_err("cannot open UDP sockets: %s", strerror(-ret));
 		goto err;
 	}
+	awg_info("UDP offloads: GSO %s, GRO %s", e->udp.gso ? "on" : "off",
+		 e->udp.gro ? "on" : "off");
 	if ((ret = setup_signals(e)) < 0 || (ret = setup_ipc(e, opt)) < 0)
 		goto err;
 	awg_info("interface %s up (MTU %u), UDP port %u", e->tun.name, e->tun.mtu, e->udp.port);
@@ -746,6 +813,7 @@ void awg_engine_free(struct awg_engine *e)
 	awg_wipe(&e->applied_obfs, sizeof(e->applied_obfs));
 	if (e->tunbuf)
 		munmap(e->tunbuf, (size_t)TUN_BATCH * TUN_BUF);
+	free(e->split_scratch);
 	close_fds(e);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
@@ -765,6 +833,21 @@ static int next_timeout_ms(struct awg_engine *e)
 	/* Round up: waking early would only spin. */
 	ms = (deadline - now + 999999) / 1000000;
 	return ms > 60000 ? 60000 : (int)ms;
+}
+
+/*
+ * Must hold e->lock. `ip link set mtu` (awg-quick does it after configuring us) changes what
+ * padding may fill (spec §4.3.4): look at the interface at most once a second while busy.
+ */
+static void refresh_mtu(struct awg_engine *e)
+{
+	uint64_t now = awg_env_mono_ns(e->env);
+
+	if (now - e->mtu_checked_ns < 1000000000u)
+		return;
+	e->mtu_checked_ns = now;
+	if (awg_tun_refresh_mtu(&e->tun) == 0)
+		e->dev->mtu = e->tun.mtu;
 }
 
 /* Must hold e->lock: brings the receive thread's epoll set up to date with the sockets. */
@@ -923,6 +1006,7 @@ int awg_engine_run(struct awg_engine *e)
 			if (((struct source *)evs[i].data.ptr)->kind == SRC_CONN)
 				dispatch(e, evs[i].data.ptr, evs[i].events);
 		pthread_mutex_lock(&e->lock);
+		refresh_mtu(e);
 		awg_device_expire_timers(e->dev, awg_env_mono_ns(e->env));
 		fd4 = e->udp.fd4, fd6 = e->udp.fd6;
 		pthread_mutex_unlock(&e->lock);

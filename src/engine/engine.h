@@ -23,6 +23,7 @@ struct awg_engine_options {
 	const char *socket_dir;		/* default /var/run/amneziawg */
 	bool wg_socket;			/* also listen in /var/run/wireguard */
 	unsigned mtu;			/* default 1420 */
+	bool no_offload;		/* plain TUN packets, no TSO/USO/GRO */
 };
 
 struct awg_engine;

@@ -36,6 +36,8 @@ static void usage(FILE *f)
 		"      --mtu N          MTU of a newly created interface (default 1420)\n"
 		"      --user USER      after set-up, switch to USER with no capabilities and\n"
 		"                       no_new_privs (the UDP port then stays where it is)\n"
+		"      --no-offload     plain TUN packets: no TCP/UDP segmentation offload from the\n"
+		"                       kernel and no coalescing towards it (also AWG_NO_OFFLOAD=1)\n"
 		"  -h, --help           this text\n"
 		"      --version        print the version\n"
 		"\n"
@@ -108,13 +110,14 @@ static void daemonise(void)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_WG_SOCKET = 256, OPT_SOCKET_DIR, OPT_MTU, OPT_USER, OPT_VERSION };
+	enum { OPT_WG_SOCKET = 256, OPT_SOCKET_DIR, OPT_MTU, OPT_USER, OPT_VERSION, OPT_NO_OFFLOAD };
 	static const struct option opts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "wg-socket", no_argument, NULL, OPT_WG_SOCKET },
 		{ "socket-dir", required_argument, NULL, OPT_SOCKET_DIR },
 		{ "mtu", required_argument, NULL, OPT_MTU },
 		{ "user", required_argument, NULL, OPT_USER },
+		{ "no-offload", no_argument, NULL, OPT_NO_OFFLOAD },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ 0 },
@@ -147,6 +150,9 @@ int main(int argc, char **argv)
 		case OPT_USER:
 			user = optarg;
 			break;
+		case OPT_NO_OFFLOAD:
+			opt.no_offload = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -168,6 +174,8 @@ int main(int argc, char **argv)
 			opt.ifname);
 		return 1;
 	}
+	if (getenv("AWG_NO_OFFLOAD") && !strcmp(getenv("AWG_NO_OFFLOAD"), "1"))
+		opt.no_offload = true;
 	opt.tun_fd = env_fd("WG_TUN_FD");
 	opt.uapi_fd = env_fd("WG_UAPI_FD");
 	awg_log_init(opt.ifname);

@@ -4,17 +4,27 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#define SLOTS_BYTES ((size_t)AWG_UDP_BATCH * AWG_UDP_SLOT)
+#define SEGS_MAX ((unsigned)AWG_UDP_BATCH * AWG_UDP_GRO_SEGS)
+#define BATCH_MAP_BYTES (SLOTS_BYTES + SEGS_MAX * sizeof(struct awg_udp_seg))
+
 void awg_udp_init(struct awg_udp *u)
 {
+	/* An escape hatch for drivers or middleboxes that mishandle offloaded UDP. */
+	const char *off = getenv("AWG_NO_UDP_OFFLOAD");
+
 	u->fd4 = u->fd6 = -1;
 	u->port = 0;
 	u->fwmark = 0;
+	u->gso = u->gro = false;
+	u->no_offload = off && !strcmp(off, "1");
 }
 
 static void close_fd(int *fd)
@@ -84,6 +94,41 @@ err:
 }
 
 /*
+ * UDP_SEGMENT exists (Linux 4.18+) when its option reads back. This gate matters: an older
+ * kernel ignores the cmsg and would send a whole run as one oversized datagram.
+ */
+static bool detect_gso(int fd)
+{
+	socklen_t len;
+	int val;
+
+	len = sizeof(val);
+	return getsockopt(fd, IPPROTO_UDP, UDP_SEGMENT, &val, &len) == 0;
+}
+
+/* From now on the kernel may queue a run of datagrams from one sender as one buffer. */
+static bool enable_gro(int fd)
+{
+	int one = 1;
+
+	return setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)) == 0;
+}
+
+/* Fresh sockets: an offload counts only when every open socket has it. */
+static void detect_offloads(struct awg_udp *u)
+{
+	int fds[2] = { u->fd4, u->fd6 };
+
+	u->gso = u->gro = !u->no_offload;
+	for (int i = 0; i < 2; i++) {
+		if (fds[i] < 0)
+			continue;
+		u->gso = u->gso && detect_gso(fds[i]);
+		u->gro = u->gro && enable_gro(fds[i]);
+	}
+}
+
+/*
  * Binds IPv4 first; with port 0 the IPv6 socket takes the port IPv4 got, retrying a few times
  * when that port happens to be taken for IPv6. A host without IPv6 keeps IPv4 only.
  */
@@ -112,6 +157,7 @@ int awg_udp_bind(struct awg_udp *u, uint16_t port)
 	u->fd4 = fd4;
 	u->fd6 = fd6 >= 0 ? fd6 : -1;
 	u->port = bound4;
+	detect_offloads(u);
 	return 0;
 }
 
@@ -129,19 +175,24 @@ int awg_udp_set_fwmark(struct awg_udp *u, uint32_t mark)
 int awg_udp_batch_init(struct awg_udp_batch *b)
 {
 	memset(b, 0, sizeof(*b));
-	/* mmap, so pages never written (large junk/trailer room) never become resident. */
-	b->slots = mmap(NULL, (size_t)AWG_UDP_BATCH * AWG_UDP_SLOT, PROT_READ | PROT_WRITE,
-			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	/*
+	 * mmap, so pages never written (large junk/trailer room, the segment table of a send
+	 * batch) never become resident.
+	 */
+	b->slots = mmap(NULL, BATCH_MAP_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			-1, 0);
 	if (b->slots == MAP_FAILED) {
 		b->slots = NULL;
 		return -ENOMEM;
 	}
+	b->seg = (struct awg_udp_seg *)(b->slots + SLOTS_BYTES);
 	for (unsigned i = 0; i < AWG_UDP_BATCH; i++) {
 		b->iov[i].iov_base = b->slots + (size_t)i * AWG_UDP_SLOT;
 		b->iov[i].iov_len = AWG_UDP_SLOT;
 		b->msgs[i].msg_hdr.msg_iov = &b->iov[i];
 		b->msgs[i].msg_hdr.msg_iovlen = 1;
 		b->msgs[i].msg_hdr.msg_name = &b->addr[i];
+		b->msgs[i].msg_hdr.msg_control = b->ctrl[i].buf;
 	}
 	return 0;
 }
@@ -149,8 +200,45 @@ int awg_udp_batch_init(struct awg_udp_batch *b)
 void awg_udp_batch_free(struct awg_udp_batch *b)
 {
 	if (b->slots)
-		munmap(b->slots, (size_t)AWG_UDP_BATCH * AWG_UDP_SLOT);
+		munmap(b->slots, BATCH_MAP_BYTES);
 	b->slots = NULL;
+	b->seg = NULL;
+}
+
+/* The segment size of a GRO buffer, or 0 when the message is one plain datagram. */
+static uint32_t gro_size(struct msghdr *h)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+		int size;
+
+		if (c->cmsg_level != IPPROTO_UDP || c->cmsg_type != UDP_GRO ||
+		    c->cmsg_len < CMSG_LEN(sizeof(size)))
+			continue;
+		memcpy(&size, CMSG_DATA(c), sizeof(size));
+		return size > 0 ? (uint32_t)size : 0;
+	}
+	return 0;
+}
+
+/* Adds the datagrams of received message i to the segment table: one, or a GRO buffer's run. */
+static void split_msg(struct awg_udp_batch *b, unsigned i)
+{
+	uint32_t len = b->msgs[i].msg_len, size = gro_size(&b->msgs[i].msg_hdr);
+	uint32_t off = i * AWG_UDP_SLOT, end = off + len;
+
+	if (!size || size > len)
+		size = len;	/* also keeps an empty datagram, as one of length 0 */
+	do {
+		struct awg_udp_seg *seg;
+
+		/* Unreachable within the kernel's segment limits; else the rest is lost (UDP). */
+		if (b->nseg == SEGS_MAX)
+			return;
+		seg = &b->seg[b->nseg++];
+		seg->off = off;
+		seg->len = end - off < size ? end - off : size;
+		off += seg->len;
+	} while (off < end);
 }
 
 int awg_udp_recv(int fd, struct awg_udp_batch *b)
@@ -160,23 +248,34 @@ int awg_udp_recv(int fd, struct awg_udp_batch *b)
 	for (unsigned i = 0; i < AWG_UDP_BATCH; i++) {
 		b->iov[i].iov_len = AWG_UDP_SLOT;
 		b->msgs[i].msg_hdr.msg_namelen = sizeof(b->addr[i]);
+		b->msgs[i].msg_hdr.msg_controllen = sizeof(b->ctrl[i]);
 	}
+	b->n = b->nseg = 0;
 	n = recvmmsg(fd, b->msgs, AWG_UDP_BATCH, MSG_DONTWAIT, NULL);
 	if (n < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
 	b->n = (unsigned)n;
-	return n;
+	for (unsigned i = 0; i < b->n; i++)
+		split_msg(b, i);
+	return (int)b->nseg;
+}
+
+unsigned awg_udp_batch_count(const struct awg_udp_batch *b)
+{
+	return b->nseg;
 }
 
 uint8_t *awg_udp_batch_data(struct awg_udp_batch *b, unsigned i, size_t *len)
 {
-	*len = b->msgs[i].msg_len;
-	return b->iov[i].iov_base;
+	*len = b->seg[i].len;
+	return b->slots + b->seg[i].off;
 }
 
 void awg_udp_batch_src(const struct awg_udp_batch *b, unsigned i, struct awg_udp_addr *src)
 {
-	awg_udp_addr_from_sockaddr(src, (const struct sockaddr *)&b->addr[i]);
+	unsigned msg = b->seg[i].off / AWG_UDP_SLOT;
+
+	awg_udp_addr_from_sockaddr(src, (const struct sockaddr *)&b->addr[msg]);
 }
 
 bool awg_udp_queue(struct awg_udp_batch *b, const struct awg_udp_addr *dst, const uint8_t *data,
@@ -195,24 +294,115 @@ bool awg_udp_queue(struct awg_udp_batch *b, const struct awg_udp_addr *dst, cons
 	return b->n == AWG_UDP_BATCH;
 }
 
+static bool same_dst(const struct awg_udp_batch *b, unsigned i, unsigned j)
+{
+	socklen_t len = b->msgs[i].msg_hdr.msg_namelen;
+
+	return len == b->msgs[j].msg_hdr.msg_namelen && !memcmp(&b->addr[i], &b->addr[j], len);
+}
+
+/*
+ * How many queued datagrams from first on one GSO message can carry: one destination, one
+ * size but for a shorter last one, within the kernel's limits. An empty datagram stays
+ * alone: as a segment it would vanish.
+ */
+static unsigned run_len(const struct awg_udp_batch *b, unsigned first)
+{
+	size_t size = b->iov[first].iov_len, total = size;
+	unsigned j = first + 1;
+
+	if (!size)
+		return 1;
+	while (j < b->n && j - first < AWG_UDP_MAX_SEGS) {
+		size_t len = b->iov[j].iov_len;
+
+		if (!len || len > size || total + len > AWG_UDP_GSO_MAX_BYTES ||
+		    !same_dst(b, first, j))
+			break;
+		total += len;
+		j++;
+		if (len < size)
+			break;
+	}
+	return j - first;
+}
+
+/* Asks the kernel to cut a message into datagrams of size bytes. */
+static void set_segment_size(struct msghdr *h, union awg_udp_cmsg *ctrl, uint16_t size)
+{
+	struct cmsghdr *c;
+
+	h->msg_control = ctrl->buf;
+	h->msg_controllen = CMSG_SPACE(sizeof(size));
+	c = CMSG_FIRSTHDR(h);
+	c->cmsg_level = IPPROTO_UDP;
+	c->cmsg_type = UDP_SEGMENT;
+	c->cmsg_len = CMSG_LEN(sizeof(size));
+	memcpy(CMSG_DATA(c), &size, sizeof(size));
+}
+
+/*
+ * Fills b->tx from message at on with the queued datagrams from first on: a message per run
+ * with gso, else per datagram. The iovecs of a run are adjacent already, so a message points
+ * at them in place. Returns the number of messages then in b->tx.
+ */
+static unsigned build_tx(struct awg_udp_batch *b, unsigned at, unsigned first, bool gso)
+{
+	while (first < b->n) {
+		unsigned segs = gso ? run_len(b, first) : 1;
+		struct msghdr *h = &b->tx[at].msg_hdr;
+
+		memset(h, 0, sizeof(*h));
+		h->msg_name = &b->addr[first];
+		h->msg_namelen = b->msgs[first].msg_hdr.msg_namelen;
+		h->msg_iov = &b->iov[first];
+		h->msg_iovlen = segs;
+		if (segs > 1)
+			set_segment_size(h, &b->ctrl[at], (uint16_t)b->iov[first].iov_len);
+		b->tx_first[at++] = (uint8_t)first;
+		first += segs;
+	}
+	return at;
+}
+
+/*
+ * Whether a GSO message failed for being one, so its datagrams should go again one by one.
+ * EIO (an IPsec route) and EINVAL (UDP checksums off; on older kernels also a segment over
+ * the path MTU) mean this socket cannot segment: stop trying. EMSGSIZE is a segment over
+ * the path MTU, which only plain datagrams get past (by IP fragmentation).
+ */
+static bool gso_failed(struct awg_udp_batch *b, int err)
+{
+	if (err == EIO || err == EINVAL) {
+		b->gso = false;
+		b->gso_refused = true;
+		return true;
+	}
+	return err == EMSGSIZE;
+}
+
 void awg_udp_flush(int fd, struct awg_udp_batch *b)
 {
-	unsigned sent = 0, waits = 0;
+	unsigned n = fd >= 0 ? build_tx(b, 0, 0, b->gso) : 0, sent = 0, waits = 0;
 
-	while (fd >= 0 && sent < b->n) {
-		int n = sendmmsg(fd, b->msgs + sent, b->n - sent, MSG_DONTWAIT);
+	while (sent < n) {
+		int r = sendmmsg(fd, b->tx + sent, n - sent, MSG_DONTWAIT), err = errno;
 		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
 
-		if (n > 0) {
-			sent += (unsigned)n;
+		if (r > 0) {
+			sent += (unsigned)r;
 			continue;
 		}
-		if (n < 0 && errno == EINTR)
+		if (r < 0 && err == EINTR)
 			continue;
 		/* A full send queue drains in microseconds: wait a little rather than drop. */
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && waits++ < 8 &&
+		if (r < 0 && (err == EAGAIN || err == EWOULDBLOCK) && waits++ < 8 &&
 		    poll(&pfd, 1, 10) > 0)
 			continue;
+		if (r < 0 && b->tx[sent].msg_hdr.msg_iovlen > 1 && gso_failed(b, err)) {
+			n = build_tx(b, sent, b->tx_first[sent], false);
+			continue;
+		}
 		/* The kernel refused this one (unreachable, no route): drop it, keep going. */
 		sent++;
 	}
