@@ -308,10 +308,42 @@ void awg_chacha20_xor(uint8_t *out, const uint8_t *in, size_t len,
 	crypto_stream_chacha20_ietf_xor_ic(out, in, len, nonce, 0, key);
 }
 
+/*
+ * Every transport packet draws a few random bytes (prefix, magic header, padding); one
+ * getrandom() per draw cost a fifth of the send path. So each thread keeps a pool filled from
+ * the kernel CSPRNG in one call, and hands it out front to back. Bytes are wiped from the pool as
+ * they are handed out, so a later memory disclosure cannot reveal earlier draws (ephemeral keys
+ * come from here too). Large requests bypass the pool.
+ */
+enum { RANDOM_POOL = 4096 };
+static _Thread_local uint8_t tl_pool[RANDOM_POOL];
+static _Thread_local size_t tl_pool_used = RANDOM_POOL;
+
 void awg_random_bytes(void *buf, size_t len)
 {
+	uint8_t *out = buf;
+
 	need_init();
-	randombytes_buf(buf, len);
+	if (len > RANDOM_POOL / 4) {
+		randombytes_buf(buf, len);
+		return;
+	}
+	while (len) {
+		size_t n;
+
+		if (tl_pool_used == RANDOM_POOL) {
+			randombytes_buf(tl_pool, sizeof(tl_pool));
+			tl_pool_used = 0;
+		}
+		n = RANDOM_POOL - tl_pool_used;
+		if (n > len)
+			n = len;
+		memcpy(out, tl_pool + tl_pool_used, n);
+		sodium_memzero(tl_pool + tl_pool_used, n);
+		tl_pool_used += n;
+		out += n;
+		len -= n;
+	}
 }
 
 bool awg_equal(const void *a, const void *b, size_t len)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Known-answer tests for every wrapper in src/crypto/crypto.h, with vectors from published sources. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "crypto.h"
@@ -985,6 +986,50 @@ static void test_key_hex(void)
 	}
 }
 
+/*
+ * The per-thread pool behind awg_random_bytes: many small draws across several refills are all
+ * different, every byte value turns up about equally often, and a large draw (which bypasses the
+ * pool) is fresh too.
+ */
+static int cmp16(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
+static void test_random_pool(void)
+{
+	enum { DRAWS = 4000 };
+	static uint8_t draws[DRAWS][16];
+	unsigned counts[256] = { 0 }, dup = 0, lo = ~0u, hi = 0;
+	uint8_t big[8192], big2[8192];
+
+	for (int i = 0; i < DRAWS; i++) {
+		/* Odd sizes make draws straddle the pool's refill boundary. */
+		uint8_t odd[7];
+
+		awg_random_bytes(draws[i], 16);
+		awg_random_bytes(odd, sizeof(odd));
+		for (int j = 0; j < 16; j++)
+			counts[draws[i][j]]++;
+	}
+	qsort(draws, DRAWS, 16, cmp16);
+	for (int i = 1; i < DRAWS; i++)
+		if (!memcmp(draws[i - 1], draws[i], 16))
+			dup++;
+	CHECK_INT(dup, 0);
+	for (int v = 0; v < 256; v++) {
+		lo = counts[v] < lo ? counts[v] : lo;
+		hi = counts[v] > hi ? counts[v] : hi;
+	}
+	/* 64000 bytes: 250 expected per value; a biased pool would leave this band. */
+	CHECK(lo > 150);
+	CHECK(hi < 360);
+	awg_random_bytes(big, sizeof(big));
+	awg_random_bytes(big2, sizeof(big2));
+	CHECK(memcmp(big, big2, sizeof(big)) != 0);
+	CHECK(!awg_is_zero(big, sizeof(big)));
+}
+
 TEST_MAIN("crypto",
 	  T(test_init),
 	  T(test_x25519_rfc7748_function),
@@ -1010,5 +1055,6 @@ TEST_MAIN("crypto",
 	  T(test_chacha20_header_protection),
 	  T(test_equal_is_zero_wipe),
 	  T(test_random_bytes),
+	  T(test_random_pool),
 	  T(test_key_base64),
 	  T(test_key_hex))
