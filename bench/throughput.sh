@@ -5,7 +5,12 @@
 # network namespaces joined by a veth; every address lives inside them. Prints a markdown table:
 # iperf3 TCP 1 and 4 streams (median of BENCH_RUNS runs of BENCH_SECONDS s), ping RTT, engine
 # RSS (idle, peak = VmHWM, after load) and engine CPU per Gbit during the 1-stream runs.
-# Needs root, iperf3, ping, wg, wireguard-go, python3. See bench/README.md.
+# BENCH_PAD=1 adds the rows awg+pad (content_padding_addition=0-64) and awg+trail
+# (random_trailers=1) for the AWG engines: per-packet random sizes against UDP GSO batching.
+# BENCH_PERF=1 profiles the sending awgd (perf record -e cpu-clock -g) during one extra 1-stream
+# AWG run and writes a folded-stack file, a top-30 symbol table and an SVG to bench/out/.
+# Needs root, iperf3, ping, wg, wireguard-go, python3 (and perf for BENCH_PERF). See
+# bench/README.md.
 #
 #   ns <eng>1 (sender, iperf3 client)          ns <eng>2 (receiver, iperf3 server)
 #     tunnel 10.241.0.1/24 --- engine ---------- engine --- tunnel 10.241.0.2/24
@@ -19,6 +24,12 @@ runs=${BENCH_RUNS:-3}
 pings=${BENCH_PINGS:-20}
 awgd=${AWGD:-}
 ref=${AWG_REF_ENGINE:-}
+pad=${BENCH_PAD:-0}
+# With BENCH_PAD=1 also a 1-stream run at this TCP MSS: sub-MTU packets, which padding varies.
+mss=${BENCH_MSS:-1000}
+perf=${BENCH_PERF:-0}
+perf_cg=${BENCH_PERF_CALLGRAPH:-fp}	# perf --call-graph mode: fp (= -g) or dwarf
+outdir=$root/bench/out
 uapi="python3 $root/tests/netns/uapi.py"
 port=51820
 tag=b$$				# keeps names unique: interfaces, namespaces, sockets
@@ -39,6 +50,10 @@ if [ -z "$awgd" ]; then
 fi
 [ -x "$awgd" ] || die "no awgd at $awgd"
 [ -z "$ref" ] || [ -x "$ref" ] || die "AWG_REF_ENGINE=$ref is not executable"
+if [ "$perf" = 1 ]; then
+	command -v perf >/dev/null || die "BENCH_PERF=1 needs perf"
+	mkdir -p "$outdir" || die "cannot create $outdir"
+fi
 
 # Everything this run created, for cleanup.
 namespaces=()
@@ -67,9 +82,12 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # A watchdog: the whole run is bounded even if a tool hangs past its own timeout.
-rows=4
-[ -n "$ref" ] && rows=6
-limit=$((rows * (runs * 2 * (secs + 25) + pings + 90) + 60))
+awg_sets=1
+[ "$pad" = 1 ] && awg_sets=3
+rows=$((2 + awg_sets))
+[ -n "$ref" ] && rows=$((rows + 1 + awg_sets))
+limit=$((rows * (runs * (2 + pad) * (secs + 25) + pings + 90) + 60))
+[ "$perf" = 1 ] && limit=$((limit + secs + 120))
 (
 	trap 'kill $sp 2>/dev/null; exit 0' TERM
 	sleep "$limit" &
@@ -179,7 +197,11 @@ configure() {
 		{
 			echo "private_key=$(b64hex "$(cat "$priv")")"
 			echo "listen_port=$port"
-			[ "$params" = awg ] && awg_lines
+			case $params in
+			awg) awg_lines ;;
+			awg+pad) awg_lines; echo "content_padding_addition=0-64" ;;
+			awg+trail) awg_lines; echo "random_trailers=1" ;;
+			esac
 			echo "public_key=$(b64hex "$pub")"
 			echo "endpoint=192.168.241.$other:$port"
 			echo "replace_allowed_ips=true"
@@ -191,12 +213,14 @@ configure() {
 }
 
 # iperf_run NS1 STREAMS PIDS...: prints "Mbit/s CPU-s/Gbit" of one run (n/a on failure).
+# iperf_args: extra iperf3 client options.
+iperf_args=()
 iperf_run() {
 	local ns=$1 streams=$2 c0 c1 p json
 	shift 2
 	c0=$(for p in "$@"; do cpu_secs "$p"; done | awk '{ t += $1 } END { print t + 0 }')
 	json=$(ip netns exec "$ns" timeout $((secs + 20)) iperf3 -c 10.241.0.2 -t "$secs" \
-		-P "$streams" -J 2>/dev/null)
+		-P "$streams" "${iperf_args[@]}" -J 2>/dev/null)
 	c1=$(for p in "$@"; do cpu_secs "$p"; done | awk '{ t += $1 } END { print t + 0 }')
 	python3 -c '
 import json, sys
@@ -211,9 +235,16 @@ except Exception:
 # bench_row ENGINE CODE PARAMS: one table row on stdout.
 bench_row() {
 	local eng=$1 code=$2 params=$3 mtu=1420 n1=${tag}$2-1 n2=${tag}$2-2
-	local if1=${tag}$2${3:0:1}1 if2=${tag}$2${3:0:1}2 pid1 pid2 s1 s2 i srv
-	local idle1 idle2 anon1 anon2 peak1 peak2 after1 after2 rtt one four cpu r out
-	[ "$params" = awg ] && mtu=1400
+	local sfx if1 if2 pid1 pid2 s1 s2 i srv
+	local idle1 idle2 anon1 anon2 peak1 peak2 after1 after2 rtt one four cpu r out small smallcol
+	case $params in
+	awg) sfx=a ;;
+	awg+pad) sfx=p ;;
+	awg+trail) sfx=t ;;
+	*) sfx=${params:0:1} ;;
+	esac
+	if1=${tag}$2${sfx}1 if2=${tag}$2${sfx}2
+	[ "$params" != plain ] && mtu=1400
 	start_engine "$eng" "$n1" "$if1"
 	pid1=$eng_pid s1=$eng_sock
 	start_engine "$eng" "$n2" "$if2"
@@ -250,20 +281,59 @@ bench_row() {
 		out=$(iperf_run "$n1" 4 "$pid1" "$pid2")
 		four+=("${out% *}")
 	done
+	small=() smallcol=
+	if [ "$pad" = 1 ]; then
+		iperf_args=(-M "$mss")
+		for ((r = 0; r < runs; r++)); do
+			out=$(iperf_run "$n1" 1 "$pid1" "$pid2")
+			small+=("${out% *}/${out#* }")
+		done
+		iperf_args=()
+		smallcol=" $(printf '%s\n' "${small[@]%/*}" | grep -v n/a | median) / $(
+			printf '%s\n' "${small[@]#*/}" | grep -v n/a | median) |"
+	fi
 	peak1=$(mem_mib "$pid1" VmHWM)
 	peak2=$(mem_mib "$pid2" VmHWM)
+	[ "$perf" = 1 ] && [ "$eng" = awgd ] && [ "$params" = awg ] && perf_run "$n1" "$pid1" "$pid2"
 	kill "$srv" 2>/dev/null
 	wait "$srv" 2>/dev/null
 	sleep 2
 	after1=$(mem_mib "$pid1" VmRSS)
 	after2=$(mem_mib "$pid2" VmRSS)
-	printf '| %s | %s | %s | %s | %s | %s / %s | %s / %s | %s / %s | %s / %s | %s |\n' \
+	printf '| %s | %s | %s | %s | %s | %s / %s | %s / %s | %s / %s | %s / %s | %s |%s\n' \
 		"$eng" "$params" \
 		"$(printf '%s\n' "${one[@]}" | grep -v n/a | median)" \
 		"$(printf '%s\n' "${four[@]}" | grep -v n/a | median)" \
 		"${rtt:-n/a}" "$idle1" "$idle2" "$anon1" "$anon2" "$peak1" "$peak2" "$after1" "$after2" \
-		"$(printf '%s\n' "${cpu[@]}" | grep -v n/a | median)"
+		"$(printf '%s\n' "${cpu[@]}" | grep -v n/a | median)" "$smallcol"
 	stop_engines "$pid1" "$pid2" "$s1" "$s2"
+}
+
+# perf_run NS1 PID1 PID2: one more 1-stream run (not in the table) with perf recording the
+# sending awgd (PID1, both threads); results in $outdir (see bench/README.md).
+perf_run() {
+	local ns=$1 pid=$2 base=$outdir/awgd-awg-tx cg=(-g) rec out
+	[ "$perf_cg" = fp ] || cg=(--call-graph "$perf_cg")
+	rm -f "$base".*
+	timeout $((secs + 60)) perf record -q -e cpu-clock -F 2000 "${cg[@]}" -p "$pid" \
+		-o "$base.data" -- sleep $((secs + 2)) >"$workdir/perf.log" 2>&1 &
+	rec=$!
+	pids+=("$rec")
+	sleep 0.5
+	out=$(iperf_run "$ns" 1 "$pid" "$3")
+	wait "$rec" 2>/dev/null
+	if [ ! -s "$base.data" ]; then
+		echo "throughput.sh: perf record failed: $(tail -3 "$workdir/perf.log")" >&2
+		return
+	fi
+	echo "${out% *} Mbit/s, ${out#* } CPU s per Gbit (1 stream, under perf)" >"$base.run"
+	timeout 300 perf script -i "$base.data" -F comm,pid,tid,ip,sym,dso 2>/dev/null |
+		python3 "$root/bench/flame.py" --pid "$pid" --out "$base" \
+			--title "awgd sender, awg, 1 stream, $(date -u +%Y-%m-%d)" ||
+		echo "throughput.sh: flame.py failed" >&2
+	timeout 120 perf report -i "$base.data" --stdio --no-children --sort dso,symbol -g none \
+		2>/dev/null | grep -v '^#' | grep -v '^$' | head -30 >"$base.report.txt"
+	echo "perf: $(cat "$base.run"); see $base.{top.txt,summary.txt,folded,svg}" >&2
 }
 
 stop_engines() {
@@ -285,19 +355,36 @@ echo "$(uname -r), $(nproc) CPUs ($cpu)," \
      "iperf3 TCP ${secs}s x $runs runs (median), $pings pings;" \
      "awgd $(git -C "$root" describe --always --dirty 2>/dev/null)"
 echo
-printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' engine params \
-	"1 stream Mbit/s" "4 streams Mbit/s" "ping avg ms" "RSS idle MiB (tx / rx)" \
-	"of which anon" "RSS peak MiB" "RSS after MiB" "CPU s per Gbit"
-echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+head=("1 stream Mbit/s" "4 streams Mbit/s" "ping avg ms" "RSS idle MiB (tx / rx)"
+	"of which anon" "RSS peak MiB" "RSS after MiB" "CPU s per Gbit")
+rule="|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+if [ "$pad" = 1 ]; then
+	head+=("MSS $mss, 1 stream: Mbit/s / CPU s per Gbit")
+	rule+="---:|"
+fi
+printf '| engine | params |'
+printf ' %s |' "${head[@]}"
+echo
+echo "$rule"
 for e in "${engines[@]}"; do
 	read -r eng code <<<"$e"
 	setup_pair "$code"
 	bench_row "$eng" "$code" plain
-	[ "$eng" != wireguard-go ] && bench_row "$eng" "$code" awg
+	if [ "$eng" != wireguard-go ]; then
+		bench_row "$eng" "$code" awg
+		if [ "$pad" = 1 ]; then
+			bench_row "$eng" "$code" awg+pad
+			bench_row "$eng" "$code" awg+trail
+		fi
+	fi
 done
 echo
+mss_note=
+[ "$pad" = 1 ] && mss_note="MSS $mss = iperf3 -M $mss: sub-MTU segments, whose sizes padding varies."
 echo "awg = jc 4, jmin 40, jmax 70, s1..s4 15/18/20/23, ranged h1..h4 (spec §7.4)," \
      "header protection key, tunnel MTU 1400; plain = WireGuard framing, MTU 1420." \
+     "awg+pad = awg and content_padding_addition=0-64; awg+trail = awg and random_trailers=1." \
+     "$mss_note" \
      "RSS (VmRSS; peak = VmHWM) and CPU are the engine processes (tx = iperf3 client side);" \
      "anon = RssAnon, the part not backed by shared-library files;" \
      "CPU = both engines' utime+stime during the 1-stream runs per Gbit received."
