@@ -897,9 +897,12 @@ static void *rx_main(void *arg)
 				eventfd_read(e->rx_wake, &v);
 				continue;
 			}
-			/* A few batches per wake-up, so one busy socket cannot starve the other. */
+			/*
+			 * A few batches per wake-up, so one busy socket cannot starve the other. A
+			 * batch that did not fill every message slot emptied the socket.
+			 */
 			for (int round = 0; round < 4; round++)
-				if (rx_batch(e, fd) < AWG_UDP_BATCH)
+				if (rx_batch(e, fd) <= 0 || e->rx.n < AWG_UDP_BATCH)
 					break;
 		}
 	}
