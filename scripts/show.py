@@ -3,24 +3,17 @@
 # Prints an interface's state from its UAPI socket, laid out like `awg show` (for the demo;
 # the real `awg` CLI is a C program of its own).
 import base64
-import socket
+import os
 import sys
 import time
 
+# The UAPI client of the netns tests does the socket exchange.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "netns"))
+from uapi import request  # noqa: E402
+
 
 def get(path):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(5)
-    s.connect(path)
-    s.sendall(b"get=1\n\n")
-    data = b""
-    while not data.endswith(b"\n\n"):
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    s.close()
-    return data.decode().splitlines()
+    return request(path, "get=1\n\n").splitlines()
 
 
 def b64(hexkey):
