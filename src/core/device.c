@@ -309,7 +309,6 @@ int awg_device_send_initiation(struct awg_device *dev, struct awg_peer *peer)
 		awg_index_remove(&dev->indices, idx);
 		return ret;
 	}
-	peer->last_initiation_sent_ns = now_ns(dev);
 	awg_timers_any_authenticated_packet_traversal(&peer->timers, now_ns(dev), dev->env);
 	awg_timers_any_authenticated_packet_sent(&peer->timers);
 	send_handshake_message(dev, peer, AWG_KIND_INIT, sizeof(*msg), &peer->endpoint);

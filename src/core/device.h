@@ -52,7 +52,6 @@ struct awg_peer {
 	struct awg_udp_addr endpoint;
 	/* Per-peer "UDP window" of RandomTrailers (spec §4.8): largest datagram sent lately. */
 	size_t udp_window;
-	uint64_t last_initiation_sent_ns;	/* informational; timers does the spacing */
 	uint64_t last_handshake_wall_ns;	/* 0 = never */
 	uint64_t rx_bytes, tx_bytes;
 	struct awg_timers timers;		/* reads dev->timing */
