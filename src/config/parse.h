@@ -22,11 +22,14 @@
 /* Buffer size for awg_format_cidr / awg_format_endpoint. */
 #define AWG_ADDR_STR_MAX (AWG_HOST_MAX + 16)
 
-/* An address family tag that does not depend on <sys/socket.h> values. */
+/*
+ * An address family tag. The values are the core's (AWG_AF_INET/AWG_AF_INET6, equal to Linux
+ * AF_INET/AF_INET6), so a parsed address goes to the device and the sockets unconverted.
+ */
 enum awg_family {
 	AWG_FAMILY_NONE = 0,	/* not numeric (a host name) */
-	AWG_FAMILY_INET = 4,
-	AWG_FAMILY_INET6 = 6,
+	AWG_FAMILY_INET = AWG_AF_INET,
+	AWG_FAMILY_INET6 = AWG_AF_INET6,
 };
 
 /* A numeric IP address. IPv4 uses the first 4 bytes of addr; the rest stays zero. */

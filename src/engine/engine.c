@@ -321,24 +321,23 @@ static int rx_batch(struct awg_engine *e, int fd)
 
 /* ---- configuration model <-> device ---- */
 
+/* The config model and the core share family values and the 16-byte address layout. */
+_Static_assert(AWG_FAMILY_INET == AWG_AF_INET && AWG_FAMILY_INET6 == AWG_AF_INET6,
+	       "config and core family values");
+
 static void udp_addr_from_endpoint(struct awg_udp_addr *a, const struct awg_endpoint *ep)
 {
 	memset(a, 0, sizeof(*a));
-	if (ep->ip.family == AWG_FAMILY_INET) {
-		a->family = AWG_AF_INET;
-		memcpy(a->addr, ep->ip.addr, 4);
-	} else if (ep->ip.family == AWG_FAMILY_INET6) {
-		a->family = AWG_AF_INET6;
-		memcpy(a->addr, ep->ip.addr, 16);
-	}
+	a->family = ep->ip.family;
+	memcpy(a->addr, ep->ip.addr, sizeof(a->addr));
 	a->port = ep->port;
 }
 
 static void endpoint_from_udp_addr(struct awg_endpoint *ep, const struct awg_udp_addr *a)
 {
 	memset(ep, 0, sizeof(*ep));
-	ep->ip.family = a->family == AWG_AF_INET ? AWG_FAMILY_INET : AWG_FAMILY_INET6;
-	memcpy(ep->ip.addr, a->addr, a->family == AWG_AF_INET ? 4 : 16);
+	ep->ip.family = (uint8_t)a->family;
+	memcpy(ep->ip.addr, a->addr, sizeof(ep->ip.addr));
 	ep->port = a->port;
 	awg_format_ipaddr(ep->host, sizeof(ep->host), &ep->ip);
 }
@@ -419,9 +418,8 @@ static void sync_allowed_ips(struct awg_engine *e, struct awg_peer *dp,
 	awg_allowedips_remove_by_peer(&e->dev->allowedips, dp);
 	for (size_t i = 0; i < p->n_allowed_ips; i++) {
 		const struct awg_cidr *c = &p->allowed_ips[i];
-		int family = c->family == AWG_FAMILY_INET ? AWG_AF_INET : AWG_AF_INET6;
 
-		if (awg_device_peer_allow(e->dev, dp, family, c->addr, c->cidr) < 0)
+		if (awg_device_peer_allow(e->dev, dp, c->family, c->addr, c->cidr) < 0)
 			awg_err("cannot add an allowed IP: out of memory");
 	}
 }
