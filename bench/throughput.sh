@@ -347,6 +347,15 @@ stop_engines() {
 
 engines=("awgd a" "wireguard-go w")
 [ -n "$ref" ] && engines+=("amneziawg-go m")
+if [ -n "${BENCH_ENGINES:-}" ]; then
+	# A subset, for quicker looks: BENCH_ENGINES="awgd amneziawg-go".
+	all=("${engines[@]}")
+	engines=()
+	for e in "${all[@]}"; do
+		case " $BENCH_ENGINES " in *" ${e% *} "*) engines+=("$e") ;; esac
+	done
+	[ ${#engines[@]} -gt 0 ] || die "BENCH_ENGINES names no known engine: $BENCH_ENGINES"
+fi
 
 echo "## awgd throughput, $(date -u +%Y-%m-%d)"
 echo

@@ -14,10 +14,23 @@ static uint64_t clock_ns(clockid_t id)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The held time of this thread, 0 when not held. */
+static _Thread_local uint64_t tl_held_mono;
+
 static uint64_t mono_ns(void *ctx)
 {
 	(void)ctx;
-	return clock_ns(CLOCK_MONOTONIC);
+	return tl_held_mono ? tl_held_mono : clock_ns(CLOCK_MONOTONIC);
+}
+
+void awg_sysenv_clock_hold(void)
+{
+	tl_held_mono = clock_ns(CLOCK_MONOTONIC);
+}
+
+void awg_sysenv_clock_release(void)
+{
+	tl_held_mono = 0;
 }
 
 static uint64_t wall_ns(void *ctx)

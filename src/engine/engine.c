@@ -267,6 +267,7 @@ static void on_tun(struct awg_engine *e)
 	if (!n)
 		return;
 	pthread_mutex_lock(&e->lock);
+	awg_sysenv_clock_hold();
 	for (unsigned i = 0; i < n; i++) {
 		uint8_t *frame = e->tunbuf + (size_t)i * TUN_BUF;
 
@@ -277,6 +278,7 @@ static void on_tun(struct awg_engine *e)
 		else
 			send_one(e, frame, lens[i]);
 	}
+	awg_sysenv_clock_release();
 	fd4 = e->udp.fd4, fd6 = e->udp.fd6;
 	pthread_mutex_unlock(&e->lock);
 	/* Sockets replaced meanwhile stay open until the receive thread retires them. */
@@ -293,6 +295,7 @@ static int rx_batch(struct awg_engine *e, int fd)
 	if (n <= 0)
 		return n;
 	pthread_mutex_lock(&e->lock);
+	awg_sysenv_clock_hold();
 	for (int i = 0; i < n; i++) {
 		struct awg_udp_addr src;
 		size_t len;
@@ -304,6 +307,7 @@ static int rx_batch(struct awg_engine *e, int fd)
 		awg_udp_batch_src(&e->rx, (unsigned)i, &src);
 		awg_device_receive(e->dev, data, len, &src);
 	}
+	awg_sysenv_clock_release();
 	if (e->rx_io.use_gro)
 		awg_gro_flush(&e->rx_io.gro, tunq_add, e);
 	/* A timer armed here may be due before the main thread's planned wake-up. */

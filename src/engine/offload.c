@@ -42,19 +42,47 @@ static void put32(uint8_t *p, uint32_t v)
 }
 
 /* Summed as native-endian words; byte order is restored after folding (RFC 1071, 2.B). */
+/* a + b in ones'-complement arithmetic on 64-bit words (the carry wraps around). */
+static inline uint64_t add_carry64(uint64_t a, uint64_t b)
+{
+	a += b;
+	return a + (a < b);
+}
+
 uint32_t awg_csum_add(uint32_t sum, const uint8_t *buf, size_t len)
 {
-	uint64_t acc = 0, total;
-	uint32_t w;
+	uint64_t acc = 0, a1 = 0, w, total;
+	uint32_t v;
 	uint16_t h;
 
-	for (; len >= 4; buf += 4, len -= 4) {
-		memcpy(&w, buf, 4);
-		acc += w;
+	/*
+	 * The Internet checksum is byte-order independent over native words (RFC 1071): add
+	 * 8 bytes at a time with end-around carry, in two chains so they can run in parallel.
+	 */
+	for (; len >= 16; buf += 16, len -= 16) {
+		uint64_t w2;
+
+		memcpy(&w, buf, 8);
+		memcpy(&w2, buf + 8, 8);
+		acc = add_carry64(acc, w);
+		a1 = add_carry64(a1, w2);
+	}
+	acc = add_carry64(acc, a1);
+	if (len >= 8) {
+		memcpy(&w, buf, 8);
+		acc = add_carry64(acc, w);
+		buf += 8;
+		len -= 8;
+	}
+	if (len >= 4) {
+		memcpy(&v, buf, 4);
+		acc = add_carry64(acc, v);
+		buf += 4;
+		len -= 4;
 	}
 	if (len >= 2) {
 		memcpy(&h, buf, 2);
-		acc += h;
+		acc = add_carry64(acc, h);
 		buf += 2;
 		len -= 2;
 	}
@@ -62,8 +90,11 @@ uint32_t awg_csum_add(uint32_t sum, const uint8_t *buf, size_t len)
 		uint8_t tail[2] = { buf[0], 0 };
 
 		memcpy(&h, tail, 2);
-		acc += h;
+		acc = add_carry64(acc, h);
 	}
+	/* Fold 64 -> 16 bits; each step keeps the end-around carry. */
+	acc = (acc & 0xffffffff) + (acc >> 32);
+	acc = (acc & 0xffffffff) + (acc >> 32);
 	while (acc >> 16)
 		acc = (acc & 0xffff) + (acc >> 16);
 	total = (uint64_t)sum + ntohs((uint16_t)acc);

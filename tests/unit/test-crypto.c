@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "crypto.h"
 #include "harness.h"
 
@@ -633,6 +635,49 @@ static void test_aead_empty_and_counter(void)
 	CHECK_MEM(out, "WireGuard nonce!", 16);
 }
 
+/*
+ * Short messages take libsodium, long ones OpenSSL (crypto.c, AEAD_SODIUM_MAX): every length
+ * around and past the switch must give the RFC 8439 output, here libsodium's combined API as
+ * an independent reference, and must open in place and refuse a flipped bit.
+ */
+static void test_aead_both_backends(void)
+{
+	static const size_t lens[] = { 0, 1, 15, 16, 17, 63, 64, 65, 200, 254, 255, 256, 257,
+				       300, 511, 512, 1024, 1380, 1420, 1500, 4000 };
+	static uint8_t pt[4000], got[4016], want[4016];
+	uint8_t key[32], ad[13];
+
+	for (size_t i = 0; i < sizeof(pt); i++)
+		pt[i] = (uint8_t)(i * 7 + 3);
+	memset(key, 0x5a, sizeof(key));
+	memset(ad, 0xa5, sizeof(ad));
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		size_t n = lens[i];
+		uint64_t ctr = 1000 + i;
+		uint8_t nonce[12] = { 0 };
+		unsigned long long wl;
+
+		for (int b = 0; b < 8; b++)
+			nonce[4 + b] = (uint8_t)(ctr >> (8 * b));
+		for (int with_ad = 0; with_ad < 2; with_ad++) {
+			const uint8_t *a = with_ad ? ad : NULL;
+			size_t alen = with_ad ? sizeof(ad) : 0;
+
+			crypto_aead_chacha20poly1305_ietf_encrypt(want, &wl, pt, n, a, alen, NULL,
+								  nonce, key);
+			CHECK_INT(wl, n + 16);
+			awg_aead_encrypt(got, pt, n, a, alen, ctr, key);
+			CHECK_MEM(got, want, n + 16);
+			CHECK(awg_aead_decrypt(got, got, n + 16, a, alen, ctr, key));
+			CHECK_MEM(got, pt, n);
+			memcpy(got, want, n + 16);
+			got[n / 2] ^= 0x80;
+			CHECK(!awg_aead_decrypt(got, got, n + 16, a, alen, ctr, key));
+			CHECK(!awg_aead_decrypt(got, want, n + 16, a, alen, ctr + 1, key));
+		}
+	}
+}
+
 /* --- XChaCha20-Poly1305 --- */
 
 /* [XCHACHA] A.3.1. */
@@ -1049,6 +1094,7 @@ TEST_MAIN("crypto",
 	  T(test_aead_tamper),
 	  T(test_aead_in_place),
 	  T(test_aead_empty_and_counter),
+	  T(test_aead_both_backends),
 	  T(test_xaead_draft_a31),
 	  T(test_xaead_tamper),
 	  T(test_chacha20_rfc8439),

@@ -980,9 +980,17 @@ static void csum_helpers(void)
 
 	for (size_t i = 0; i < sizeof(buf); i++)
 		buf[i] = (uint8_t)rnd(&x);
+	for (size_t off = 0; off < 8; off++)
+		for (size_t len = 0; len + off < sizeof(buf); len++)
+			CHECK_INT(awg_csum_fold(awg_csum_add(0x1234, buf + off, len)),
+				  ref_fold(ref_sum(0x1234, buf + off, len)));
+	/* All ones: every 64-bit add carries (the 32-bit reference has room for the sum). */
+	memset(buf, 0xff, sizeof(buf));
 	for (size_t len = 0; len < sizeof(buf); len++)
-		CHECK_INT(awg_csum_fold(awg_csum_add(0x1234, buf, len)),
-			  ref_fold(ref_sum(0x1234, buf, len)));
+		CHECK_INT(awg_csum_fold(awg_csum_add(0xfeff01, buf, len)),
+			  ref_fold(ref_sum(0xfeff01, buf, len)));
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)rnd(&x);
 	buf[0] = 0x45;
 	CHECK_INT(awg_csum_fold(awg_csum_pseudo(buf, 4, 6, 1000)),
 		  ref_fold(ref_sum(0, buf + 12, 8) + 6 + 1000));
