@@ -8,7 +8,7 @@ graph. Used by bench/throughput.sh (BENCH_PERF=1); needs only the Python standar
 
 writes BASE.folded, BASE.top.txt, BASE.summary.txt and BASE.svg. With --pid the stacks are
 rooted at "awgd-main" (the thread whose tid is PID: TUN read, encrypt, UDP send) or
-"awgd-rx" (the other threads: UDP receive, decrypt, TUN write).
+"awgd-rx" (the receive thread: UDP receive, decrypt, TUN write) or "awgd-cryptoN" (workers).
 """
 import argparse
 import collections
@@ -36,7 +36,11 @@ def parse(stream, pid):
                 yield thread, frames
             comm, p, t = m.group(1).strip(), int(m.group(2)), int(m.group(3))
             if pid is not None and p == pid:
-                thread = "awgd-main" if t == pid else "awgd-rx"
+                # Crypto workers name themselves; the receive thread keeps the process name.
+                if comm.startswith("awgd-crypto"):
+                    thread = comm
+                else:
+                    thread = "awgd-main" if t == pid else "awgd-rx"
             else:
                 thread = comm
             frames = []

@@ -310,9 +310,13 @@ bench_row() {
 }
 
 # perf_run NS1 PID1 PID2: one more 1-stream run (not in the table) with perf recording the
-# sending awgd (PID1, both threads); results in $outdir (see bench/README.md).
+# sending awgd (PID1, all threads; BENCH_PERF_SIDE=rx: the receiving one, PID2); results in
+# $outdir (see bench/README.md).
 perf_run() {
-	local ns=$1 pid=$2 base=$outdir/awgd-awg-tx cg=(-g) rec out
+	local ns=$1 pid=$2 base=$outdir/awgd-awg-tx cg=(-g) rec out who=sender
+	if [ "${BENCH_PERF_SIDE:-tx}" = rx ]; then
+		pid=$3 base=$outdir/awgd-awg-rx who=receiver
+	fi
 	[ "$perf_cg" = fp ] || cg=(--call-graph "$perf_cg")
 	rm -f "$base".*
 	timeout $((secs + 60)) perf record -q -e cpu-clock -F 2000 "${cg[@]}" -p "$pid" \
@@ -320,7 +324,7 @@ perf_run() {
 	rec=$!
 	pids+=("$rec")
 	sleep 0.5
-	out=$(iperf_run "$ns" 1 "$pid" "$3")
+	out=$(iperf_run "$ns" 1 "$2" "$3")
 	wait "$rec" 2>/dev/null
 	if [ ! -s "$base.data" ]; then
 		echo "throughput.sh: perf record failed: $(tail -3 "$workdir/perf.log")" >&2
@@ -329,7 +333,7 @@ perf_run() {
 	echo "${out% *} Mbit/s, ${out#* } CPU s per Gbit (1 stream, under perf)" >"$base.run"
 	timeout 300 perf script -i "$base.data" -F comm,pid,tid,ip,sym,dso 2>/dev/null |
 		python3 "$root/bench/flame.py" --pid "$pid" --out "$base" \
-			--title "awgd sender, awg, 1 stream, $(date -u +%Y-%m-%d)" ||
+			--title "awgd $who, awg, 1 stream, $(date -u +%Y-%m-%d)" ||
 		echo "throughput.sh: flame.py failed" >&2
 	timeout 120 perf report -i "$base.data" --stdio --no-children --sort dso,symbol -g none \
 		2>/dev/null | grep -v '^#' | grep -v '^$' | head -30 >"$base.report.txt"

@@ -376,8 +376,12 @@ int awg_device_send_data(struct awg_device *dev, struct awg_peer *peer, const ui
 	if (len)
 		memcpy(msg + AWG_MSG_DATA_HEADER_LEN, packet, len);
 	memset(msg + AWG_MSG_DATA_HEADER_LEN + len, 0, pad);
-	if (awg_keypair_seal(kp, msg, len + pad, now_ns(dev), &counter) < 0)
+	if (awg_keypair_reserve(kp, msg, now_ns(dev), &counter) < 0)
 		return -ENOKEY;
+	/* Without an owner that seals, seal now; the header protection does not cover it. */
+	if (!dev->ops->send_unsealed)
+		awg_aead_encrypt(msg + AWG_MSG_DATA_HEADER_LEN, msg + AWG_MSG_DATA_HEADER_LEN,
+				 len + pad, NULL, 0, counter, kp->sending_key);
 	awg_le32_put(msg, awg_obfs_pick_type(dev->obfs, AWG_KIND_TRANSPORT, dev->env));
 	n = awg_obfs_wrap(dev->obfs, AWG_KIND_TRANSPORT, dev->buf,
 			  AWG_MSG_DATA_HEADER_LEN + len + pad + AWG_AUTHTAG_LEN, sizeof(dev->buf), 0,
@@ -386,7 +390,17 @@ int awg_device_send_data(struct awg_device *dev, struct awg_peer *peer, const ui
 		return -EMSGSIZE;
 	awg_timers_any_authenticated_packet_traversal(&peer->timers, now_ns(dev), dev->env);
 	awg_timers_any_authenticated_packet_sent(&peer->timers);
-	emit(dev, peer, &peer->endpoint, n);
+	if (dev->ops->send_unsealed) {
+		struct awg_seal seal = {
+			.key = kp->sending_key, .counter = counter,
+			.off = s + AWG_MSG_DATA_HEADER_LEN, .len = len + pad,
+		};
+
+		dev->ops->send_unsealed(dev->ops_ctx, peer, &peer->endpoint, dev->buf, n, &seal);
+		peer->tx_bytes += n;
+	} else {
+		emit(dev, peer, &peer->endpoint, n);
+	}
 	if (len)
 		awg_timers_data_sent(&peer->timers, now_ns(dev), dev->env);
 	if (s + AWG_MSG_DATA_MIN_LEN + len > peer->udp_window)
@@ -727,14 +741,10 @@ static size_t ip_packet_len(const uint8_t *p, size_t len, int *family, const uin
 	return 0;
 }
 
-static int open_transport(struct awg_device *dev, struct awg_peer *peer, struct awg_keypair *kp,
-			  uint8_t *msg, size_t msg_len, size_t *plain_len)
+/* Counts why a transport message was refused before or after its decryption. */
+static int transport_drop(struct awg_device *dev, int err)
 {
-	int ret = awg_keypair_open(kp, msg, msg_len, now_ns(dev), plain_len);
-
-	switch (ret) {
-	case 0:
-		return 0;
+	switch (err) {
 	case -EALREADY:
 		drop(dev, AWG_DROP_REPLAY);
 		break;
@@ -745,33 +755,83 @@ static int open_transport(struct awg_device *dev, struct awg_peer *peer, struct 
 		drop(dev, AWG_DROP_DECRYPT);
 		break;
 	}
-	(void)peer;
 	return -EBADMSG;
 }
 
-static int receive_transport(struct awg_device *dev, uint8_t *msg, size_t msg_len,
-			     const struct awg_udp_addr *src)
+/* The keypair our receiver index names, or NULL (unknown index, or session gone). */
+static struct awg_keypair *find_keypair(struct awg_device *dev, uint32_t index,
+					struct awg_peer **peer)
 {
-	struct awg_index_entry *e;
-	struct awg_keypair *kp;
-	struct awg_peer *peer;
-	const uint8_t *plain = msg + AWG_MSG_DATA_HEADER_LEN, *saddr;
-	size_t plain_len, pkt_len;
-	bool confirmed;
-	int family;
+	struct awg_index_entry *e = awg_index_find(&dev->indices, index);
+	struct awg_keypair *kp = e ? awg_keypairs_find(&e->peer->keypairs, e->index) : NULL;
 
-	e = awg_index_find(&dev->indices, awg_le32_get(msg + 4));
-	kp = e ? awg_keypairs_find(&e->peer->keypairs, e->index) : NULL;
+	*peer = kp ? e->peer : NULL;
+	return kp;
+}
+
+/* First step of a transport message: which keypair, and may it still receive. */
+static int transport_begin(struct awg_device *dev, uint8_t *msg, size_t msg_len,
+			   const struct awg_udp_addr *src, struct awg_rx_job *job)
+{
+	struct awg_peer *peer;
+	struct awg_keypair *kp = find_keypair(dev, awg_le32_get(msg + 4), &peer);
+	int ret;
+
 	if (!kp) {
 		drop(dev, AWG_DROP_INDEX);
 		return -EBADMSG;
 	}
-	peer = e->peer;
-	if (open_transport(dev, peer, kp, msg, msg_len, &plain_len) < 0)
+	ret = awg_keypair_open_check(kp, msg_len, now_ns(dev));
+	if (ret < 0)
+		return transport_drop(dev, ret);
+	job->msg = msg;
+	job->msg_len = msg_len;
+	job->src = *src;
+	job->index = kp->local_index;
+	job->counter = awg_le64_get(msg + 8);
+	memcpy(job->key, kp->receiving_key, sizeof(job->key));
+	job->opened = false;
+	return 1;
+}
+
+void awg_device_rx_open(struct awg_rx_job *job)
+{
+	uint8_t *payload = job->msg + AWG_MSG_DATA_HEADER_LEN;
+
+	job->opened = awg_aead_decrypt(payload, payload, job->msg_len - AWG_MSG_DATA_HEADER_LEN,
+				       NULL, 0, job->counter, job->key);
+	awg_wipe(job->key, sizeof(job->key));
+}
+
+int awg_device_receive_finish(struct awg_device *dev, struct awg_rx_job *job)
+{
+	struct awg_keypair *kp;
+	struct awg_peer *peer;
+	const uint8_t *plain = job->msg + AWG_MSG_DATA_HEADER_LEN, *saddr;
+	size_t plain_len = job->msg_len - AWG_MSG_DATA_HEADER_LEN - AWG_AUTHTAG_LEN, pkt_len;
+	bool confirmed;
+	int family, ret;
+
+	dev->last_drop = AWG_DROP_NONE;
+	awg_wipe(job->key, sizeof(job->key));
+	if (!job->opened)
+		return transport_drop(dev, -EBADMSG);
+	/* The session may have gone while the message was being decrypted. */
+	kp = find_keypair(dev, job->index, &peer);
+	if (!kp) {
+		drop(dev, AWG_DROP_INDEX);
 		return -EBADMSG;
+	}
+	ret = awg_keypair_open_check(kp, job->msg_len, now_ns(dev));
+	if (!ret)
+		ret = awg_keypair_open_accept(kp, job->counter);
+	if (ret < 0) {
+		awg_wipe(job->msg + AWG_MSG_DATA_HEADER_LEN, plain_len);
+		return transport_drop(dev, ret);
+	}
 	confirmed = awg_keypairs_received_with(&peer->keypairs, kp);
-	peer->rx_bytes += msg_len;
-	update_endpoint(peer, src);
+	peer->rx_bytes += job->msg_len;
+	update_endpoint(peer, &job->src);
 	if (confirmed) {
 		/* We were the responder: the initiator's first message proves it has the keys. */
 		awg_timers_handshake_complete(&peer->timers, dev->env);
@@ -797,8 +857,8 @@ static int receive_transport(struct awg_device *dev, uint8_t *msg, size_t msg_le
 	return 0;
 }
 
-int awg_device_receive(struct awg_device *dev, uint8_t *dgram, size_t len,
-		       const struct awg_udp_addr *src)
+int awg_device_receive_begin(struct awg_device *dev, uint8_t *dgram, size_t len,
+			     const struct awg_udp_addr *src, struct awg_rx_job *job)
 {
 	struct awg_obfs_view v;
 
@@ -815,12 +875,24 @@ int awg_device_receive(struct awg_device *dev, uint8_t *dgram, size_t len,
 	case AWG_KIND_COOKIE:
 		return receive_cookie(dev, v.msg);
 	case AWG_KIND_TRANSPORT:
-		return receive_transport(dev, v.msg, v.msg_len, src);
+		return transport_begin(dev, v.msg, v.msg_len, src, job);
 	default:
 		break;
 	}
 	drop(dev, AWG_DROP_UNCLASSIFIED);
 	return -EBADMSG;
+}
+
+int awg_device_receive(struct awg_device *dev, uint8_t *dgram, size_t len,
+		       const struct awg_udp_addr *src)
+{
+	struct awg_rx_job job;
+	int ret = awg_device_receive_begin(dev, dgram, len, src, &job);
+
+	if (ret != 1)
+		return ret;
+	awg_device_rx_open(&job);
+	return awg_device_receive_finish(dev, &job);
 }
 
 void awg_device_set_timing(struct awg_device *dev, const struct awg_timing_params *timing)

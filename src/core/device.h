@@ -63,10 +63,31 @@ struct awg_peer {
 };
 
 /* What the device asks of its owner. Every callback is required. */
+/*
+ * A transport payload the owner encrypts itself (awg_device_ops.send_unsealed): the bytes
+ * dgram[off, off + len) are plaintext, to become ciphertext with the tag in the AWG_AUTHTAG_LEN
+ * bytes after them: awg_aead_encrypt(p, p, len, NULL, 0, counter, key) with p = dgram + off.
+ * key is borrowed from the keypair and valid only during the callback: copy it.
+ */
+struct awg_seal {
+	const uint8_t *key;
+	uint64_t counter;
+	size_t off;
+	size_t len;
+};
+
 struct awg_device_ops {
 	/* Send one UDP datagram to dst. Errors are the owner's business (UDP may drop). */
 	void (*send)(void *ctx, struct awg_peer *peer, const struct awg_udp_addr *dst,
 		     const uint8_t *dgram, size_t len);
+	/*
+	 * Optional, for owners that encrypt outside their lock or on other cores. When set,
+	 * transport datagrams come here instead of to send, complete but for the payload
+	 * encryption (header, counter, prefix and header protection done). The owner must apply
+	 * seal before the datagram leaves, and send datagrams in the order they came.
+	 */
+	void (*send_unsealed)(void *ctx, struct awg_peer *peer, const struct awg_udp_addr *dst,
+			      const uint8_t *dgram, size_t len, const struct awg_seal *seal);
 	/* An authenticated IP packet from peer for the TUN device. */
 	void (*deliver)(void *ctx, struct awg_peer *peer, const uint8_t *packet, size_t len);
 	/* Optional: a session was established with peer (handshake complete). */
@@ -202,5 +223,33 @@ void awg_device_expire_timers(struct awg_device *dev, uint64_t now_ns);
  */
 int awg_device_receive(struct awg_device *dev, uint8_t *dgram, size_t len,
 		       const struct awg_udp_addr *src);
+
+/*
+ * awg_device_receive in three steps, so that the decryption of transport messages can run
+ * without the owner's lock and on other cores:
+ *   awg_device_receive_begin (device access): handshakes, cookies and drops are done at once
+ *     (returns 0 or -EBADMSG, like awg_device_receive); a transport message that may be
+ *     authentic fills *job and returns 1.
+ *   awg_device_rx_open (no device access, any thread): decrypts in place, wipes job->key.
+ *   awg_device_receive_finish (device access): the replay window, timers, roaming, routing
+ *     check and delivery; returns 0 or -EBADMSG. The keypair is looked up again by index, so
+ *     a session replaced or a peer removed in between only drops the packet.
+ * Jobs of one peer must be finished in the order they were begun. dgram must stay in place
+ * until the job is finished.
+ */
+struct awg_rx_job {
+	uint8_t *msg;			/* the transport message inside the datagram */
+	size_t msg_len;
+	struct awg_udp_addr src;
+	uint32_t index;			/* our receiver index from the header */
+	uint64_t counter;
+	uint8_t key[AWG_SYMMETRIC_KEY_LEN];	/* a copy; wiped by awg_device_rx_open */
+	bool opened;			/* authentic (set by awg_device_rx_open) */
+};
+
+int awg_device_receive_begin(struct awg_device *dev, uint8_t *dgram, size_t len,
+			     const struct awg_udp_addr *src, struct awg_rx_job *job);
+void awg_device_rx_open(struct awg_rx_job *job);
+int awg_device_receive_finish(struct awg_device *dev, struct awg_rx_job *job);
 
 #endif /* _AWG_DEVICE_H */

@@ -18,48 +18,63 @@ static bool usable(const struct awg_keypair *kp, uint64_t now_ns)
 	return kp->valid && !awg_keypair_expired(kp, now_ns);
 }
 
-int awg_keypair_seal(struct awg_keypair *kp, uint8_t *msg, size_t padded_len, uint64_t now_ns,
-		     uint64_t *counter_out)
+int awg_keypair_reserve(struct awg_keypair *kp, uint8_t *msg, uint64_t now_ns, uint64_t *counter)
 {
-	uint8_t *payload = msg + AWG_MSG_DATA_HEADER_LEN;
-	uint64_t counter;
-
 	if (!usable(kp, now_ns) || !kp->sending_valid)
 		return -EKEYEXPIRED;
 	/* A nonce must never repeat: stop well before the counter could wrap. */
 	if (kp->sending_counter >= AWG_REJECT_AFTER_MESSAGES)
 		return -EKEYEXPIRED;
-	counter = kp->sending_counter++;
-
+	*counter = kp->sending_counter++;
 	awg_le32_put(msg + 4, kp->remote_index);
-	awg_le64_put(msg + 8, counter);
+	awg_le64_put(msg + 8, *counter);
+	return 0;
+}
+
+int awg_keypair_seal(struct awg_keypair *kp, uint8_t *msg, size_t padded_len, uint64_t now_ns,
+		     uint64_t *counter_out)
+{
+	uint8_t *payload = msg + AWG_MSG_DATA_HEADER_LEN;
+	uint64_t counter;
+	int ret = awg_keypair_reserve(kp, msg, now_ns, &counter);
+
+	if (ret < 0)
+		return ret;
 	awg_aead_encrypt(payload, payload, padded_len, NULL, 0, counter, kp->sending_key);
 	if (counter_out)
 		*counter_out = counter;
 	return 0;
 }
 
-int awg_keypair_open(struct awg_keypair *kp, uint8_t *msg, size_t msg_len, uint64_t now_ns,
-		     size_t *plain_len)
+int awg_keypair_open_check(const struct awg_keypair *kp, size_t msg_len, uint64_t now_ns)
 {
-	uint8_t *payload = msg + AWG_MSG_DATA_HEADER_LEN;
-	size_t len;
-	uint64_t counter;
-
 	if (msg_len < AWG_MSG_DATA_MIN_LEN)
 		return -EINVAL;
 	if (!usable(kp, now_ns) || kp->receiving_counter.next >= AWG_REJECT_AFTER_MESSAGES)
 		return -EKEYEXPIRED;
+	return 0;
+}
+
+int awg_keypair_open_accept(struct awg_keypair *kp, uint64_t counter)
+{
+	return awg_counter_validate(&kp->receiving_counter, counter) ? 0 : -EALREADY;
+}
+
+int awg_keypair_open(struct awg_keypair *kp, uint8_t *msg, size_t msg_len, uint64_t now_ns,
+		     size_t *plain_len)
+{
+	uint8_t *payload = msg + AWG_MSG_DATA_HEADER_LEN;
+	uint64_t counter;
+	size_t len;
+	int ret = awg_keypair_open_check(kp, msg_len, now_ns);
+
+	if (ret < 0)
+		return ret;
 	len = msg_len - AWG_MSG_DATA_HEADER_LEN;
 	counter = awg_le64_get(msg + 8);
-
 	if (!awg_aead_decrypt(payload, payload, len, NULL, 0, counter, kp->receiving_key))
 		return -EBADMSG;
-	/*
-	 * The window is updated only for authentic packets, otherwise anyone could push it
-	 * forward and make us drop the real ones.
-	 */
-	if (!awg_counter_validate(&kp->receiving_counter, counter)) {
+	if (awg_keypair_open_accept(kp, counter) < 0) {
 		awg_wipe(payload, len - AWG_AUTHTAG_LEN);
 		return -EALREADY;
 	}

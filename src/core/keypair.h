@@ -56,14 +56,30 @@ struct awg_keypairs {
 void awg_keypair_wipe(struct awg_keypair *kp);
 
 /*
- * Encrypts one transport message in place.
- * msg: AWG_MSG_DATA_HEADER_LEN header bytes, then padded_len plaintext bytes, then
- * AWG_AUTHTAG_LEN spare bytes that receive the tag. Writes the receiver index and the counter
- * into the header; bytes 0..3 (type) are left for the obfuscation layer.
+ * The sending half of a seal without the cipher: reserves the next counter and writes the
+ * receiver index and the counter into msg's header (bytes 0..3, the type, are left for the
+ * obfuscation layer). The caller then encrypts the payload with kp->sending_key and *counter
+ * (awg_aead_encrypt), possibly later and on another thread with a copy of the key.
  * Returns 0, or -EKEYEXPIRED if the keypair is too old, exhausted or not valid for sending.
+ */
+int awg_keypair_reserve(struct awg_keypair *kp, uint8_t *msg, uint64_t now_ns, uint64_t *counter);
+
+/*
+ * Encrypts one transport message in place (awg_keypair_reserve, then the cipher).
+ * msg: AWG_MSG_DATA_HEADER_LEN header bytes, then padded_len plaintext bytes, then
+ * AWG_AUTHTAG_LEN spare bytes that receive the tag. Returns what awg_keypair_reserve returns.
  */
 int awg_keypair_seal(struct awg_keypair *kp, uint8_t *msg, size_t padded_len, uint64_t now_ns,
 		     uint64_t *counter_out);
+
+/*
+ * The receiving halves, around a decryption that may run elsewhere: _check before it (length
+ * and age: -EINVAL, -EKEYEXPIRED or 0), _accept after an authentic one (the replay window:
+ * -EALREADY for a counter seen before or too old, else 0). The window moves only for authentic
+ * packets, otherwise anyone could push it forward and make us drop the real ones.
+ */
+int awg_keypair_open_check(const struct awg_keypair *kp, size_t msg_len, uint64_t now_ns);
+int awg_keypair_open_accept(struct awg_keypair *kp, uint64_t counter);
 
 /*
  * Decrypts one transport message in place: msg_len >= AWG_MSG_DATA_MIN_LEN bytes, header then

@@ -24,6 +24,7 @@ struct awg_engine_options {
 	bool wg_socket;			/* also listen in /var/run/wireguard */
 	unsigned mtu;			/* default 1420 */
 	bool no_offload;		/* plain TUN packets, no TSO/USO/GRO */
+	int crypto_threads;		/* crypto workers besides the packet threads; -1: auto */
 };
 
 struct awg_engine;

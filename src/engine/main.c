@@ -14,6 +14,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "cryptopool.h"
 #include "engine.h"
 #include "log.h"
 
@@ -38,6 +39,9 @@ static void usage(FILE *f)
 		"                       no_new_privs (the UDP port then stays where it is)\n"
 		"      --no-offload     plain TUN packets: no TCP/UDP segmentation offload from the\n"
 		"                       kernel and no coalescing towards it (also AWG_NO_OFFLOAD=1)\n"
+		"      --crypto-threads N  threads that encrypt and decrypt packets besides the two\n"
+		"                       packet threads (0-15; default: one per core beyond two;\n"
+		"                       also AWG_CRYPTO_THREADS=N)\n"
 		"  -h, --help           this text\n"
 		"      --version        print the version\n"
 		"\n"
@@ -110,7 +114,10 @@ static void daemonise(void)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_WG_SOCKET = 256, OPT_SOCKET_DIR, OPT_MTU, OPT_USER, OPT_VERSION, OPT_NO_OFFLOAD };
+	enum {
+		OPT_WG_SOCKET = 256, OPT_SOCKET_DIR, OPT_MTU, OPT_USER, OPT_VERSION, OPT_NO_OFFLOAD,
+		OPT_CRYPTO_THREADS,
+	};
 	static const struct option opts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "wg-socket", no_argument, NULL, OPT_WG_SOCKET },
@@ -118,11 +125,13 @@ int main(int argc, char **argv)
 		{ "mtu", required_argument, NULL, OPT_MTU },
 		{ "user", required_argument, NULL, OPT_USER },
 		{ "no-offload", no_argument, NULL, OPT_NO_OFFLOAD },
+		{ "crypto-threads", required_argument, NULL, OPT_CRYPTO_THREADS },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ 0 },
 	};
-	struct awg_engine_options opt = { .tun_fd = -1, .uapi_fd = -1 };
+	struct awg_engine_options opt = { .tun_fd = -1, .uapi_fd = -1, .crypto_threads = -1 };
+	const char *threads = getenv("AWG_CRYPTO_THREADS");
 	const char *user = NULL, *fg = getenv("WG_PROCESS_FOREGROUND");
 	bool foreground = fg && !strcmp(fg, "1");
 	struct awg_engine *e;
@@ -153,6 +162,9 @@ int main(int argc, char **argv)
 		case OPT_NO_OFFLOAD:
 			opt.no_offload = true;
 			break;
+		case OPT_CRYPTO_THREADS:
+			threads = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -176,6 +188,16 @@ int main(int argc, char **argv)
 	}
 	if (getenv("AWG_NO_OFFLOAD") && !strcmp(getenv("AWG_NO_OFFLOAD"), "1"))
 		opt.no_offload = true;
+	if (threads) {
+		unsigned long n = strtoul(threads, &end, 10);
+
+		if (!*threads || *end || n > AWG_CRYPTOPOOL_MAX_WORKERS) {
+			fprintf(stderr, "awgd: crypto threads '%s': expected 0..%d\n", threads,
+				AWG_CRYPTOPOOL_MAX_WORKERS);
+			return 1;
+		}
+		opt.crypto_threads = (int)n;
+	}
 	opt.tun_fd = env_fd("WG_TUN_FD");
 	opt.uapi_fd = env_fd("WG_UAPI_FD");
 	awg_log_init(opt.ifname);

@@ -10,6 +10,8 @@
 #   3. --no-offload on both sides: 256 MiB TCP v4/v6, UDP floods v4/v6 (and the log says off)
 #   4. AWG_NO_UDP_OFFLOAD=1 on both sides: the same with TUN offloads on, UDP offloads off
 #   5. mixed: A offloads on, B --no-offload: TCP and UDP in both directions
+#   6. --crypto-threads 3 on both sides (encryption and decryption spread over worker threads),
+#      AWG 3.1 set: TCP both ways, UDP flood
 # Sizes can be lowered for slow machines: OFFLOAD_BIG_MB (1024), OFFLOAD_MID_MB (256),
 # OFFLOAD_UDP_N (50000 datagrams), OFFLOAD_UDP_PPS (30000).
 set -euo pipefail
@@ -261,6 +263,19 @@ tcp "mixed, IPv4 A(on)->B(off)" "$NS_B" "$TUN_B" "$NS_A" "$MID_MB"
 tcp "mixed, IPv6 B(off)->A(on)" "$NS_A" "$TUN6_A" "$NS_B" "$MID_MB"
 udp "mixed, IPv4 A(on)->B(off)" "$NS_B" "$TUN_B" "$NS_A" gro
 udp "mixed, IPv6 B(off)->A(on)" "$NS_A" "$TUN6_A" "$NS_B" gro
+pair_down
+
+log "6. three crypto worker threads on both sides, AWG 3.1 parameters"
+AWGD_OPTS_A="--crypto-threads 3" AWGD_OPTS_B="--crypto-threads 3" pair_up 66 on "${AWG31[@]}"
+check "both awgd started 3 crypto workers"
+for ifn in "$IF_A" "$IF_B"; do
+	grep -q "crypto threads: 3 " "$LOGDIR/$ifn.log" || fail "$ifn: no 'crypto threads: 3' in its log"
+	assert_eq "$(ls /proc/"$( [ "$ifn" = "$IF_A" ] && echo "$PID_A" || echo "$PID_B")"/task | wc -l)" 5 \
+		"$ifn threads (main, receive, 3 workers)"
+done
+tcp "3 workers, AWG 3.1, IPv4" "$NS_B" "$TUN_B" "$NS_A" "$MID_MB"
+tcp "3 workers, AWG 3.1, IPv6 B->A" "$NS_A" "$TUN6_A" "$NS_B" 64
+udp "3 workers, AWG 3.1, IPv4" "$NS_B" "$TUN_B" "$NS_A" gro
 pair_down
 
 log "summary:"

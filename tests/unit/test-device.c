@@ -558,9 +558,140 @@ static void send_packet_errors(void)
 	teardown();
 }
 
+/*
+ * The deferred-crypto ops of the engine: transport datagrams arrive unsealed (the payload is
+ * still the plaintext) and are sealed here, as the engine does after unlocking.
+ */
+static unsigned unsealed_seen, unsealed_plain_ok;
+
+static void send_unsealed(void *ctx, struct awg_peer *peer, const struct awg_udp_addr *dst,
+			  const uint8_t *dgram, size_t len, const struct awg_seal *seal)
+{
+	uint8_t copy[AWG_DEVICE_MAX_DATAGRAM], *p = copy + seal->off;
+
+	memcpy(copy, dgram, len);
+	unsealed_seen++;
+	/* Sealed by hand: the payload must be our IPv4 packet, or a (padded) keepalive. */
+	if (seal->off + seal->len + AWG_AUTHTAG_LEN == len &&
+	    (p[0] == 0x45 || awg_is_zero(p, seal->len)))
+		unsealed_plain_ok++;
+	awg_aead_encrypt(p, p, seal->len, NULL, 0, seal->counter, seal->key);
+	pair_send(ctx, peer, dst, copy, len);
+}
+
+static const struct awg_device_ops deferred_ops = {
+	.send = pair_send, .send_unsealed = send_unsealed, .deliver = pair_deliver,
+	.session = pair_session,
+};
+
+/* With send_unsealed, every transport datagram comes there, and sealed later it is accepted. */
+static void deferred_seal(void)
+{
+	struct awg_obfs_params p31;
+
+	pair_params_31(&p31);
+	for (int v = 0; v < 2; v++) {
+		test_env_init(&te, 40 + v);
+		pair_setup(&na, &nb, &(struct pair_opts){ .env = &te.env, .check = test_check,
+							  .advance = advance, .ops = &deferred_ops,
+							  .obfs = v ? &p31 : NULL });
+		unsealed_seen = unsealed_plain_ok = 0;
+		handshake();
+		for (unsigned id = 1; id <= 40; id++)
+			CHECK_INT(send_id(&na, id), 0);
+		pair_pump(&na, &nb, NULL, NULL);
+		/* b's confirming keepalive (when it is the first to send) plus a's 40 packets. */
+		CHECK(unsealed_seen >= 40);
+		CHECK_INT(unsealed_plain_ok, unsealed_seen);
+		CHECK_INT(nb.n_delivered, 40);
+		for (unsigned i = 0; i < 40 && i < nb.n_delivered; i++)
+			CHECK_INT(nb.delivered[i], i + 1);
+		/* (Decoys and junk of the AWG handshake are drops of their own kind.) */
+		CHECK_INT(nb.dev->drops_by[AWG_DROP_DECRYPT] + nb.dev->drops_by[AWG_DROP_REPLAY] +
+			  nb.dev->drops_by[AWG_DROP_INDEX], 0);
+		teardown();
+	}
+}
+
+/* Takes b's inbox into begun jobs (datagrams stay owned by dg). Returns how many began. */
+static unsigned begin_all(struct pair_dgram *dg, struct awg_rx_job *jobs, unsigned max)
+{
+	unsigned n = 0;
+
+	while (nb.inbox_len && n < max) {
+		dg[n] = pair_pop(&nb);
+		CHECK_INT(awg_device_receive_begin(nb.dev, dg[n].data, dg[n].len, &dg[n].src,
+						   &jobs[n]), 1);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * The receive path in three steps: opened in any order (as crypto workers would), finished in
+ * arrival order; replays, forgeries and sessions that went away in between are dropped.
+ */
+static void split_receive(void)
+{
+	struct pair_dgram dg[8];
+	struct awg_rx_job jobs[8], dup;
+	unsigned n;
+
+	setup(44, NULL, NULL);
+	handshake();
+	pair_drain(&nb);
+	for (unsigned id = 1; id <= 5; id++)
+		CHECK_INT(send_id(&na, id), 0);
+	n = begin_all(dg, jobs, 8);
+	CHECK_INT(n, 5);
+	/* The key is a copy, and opening wipes it. */
+	CHECK(!awg_is_zero(jobs[0].key, sizeof(jobs[0].key)));
+	for (unsigned i = n; i-- > 0;)
+		awg_device_rx_open(&jobs[i]);
+	CHECK(awg_is_zero(jobs[0].key, sizeof(jobs[0].key)));
+	for (unsigned i = 0; i < n; i++)
+		CHECK(jobs[i].opened);
+	/* A job the same as the third (a replayed datagram decrypted twice). */
+	dup = jobs[2];
+	for (unsigned i = 0; i < n; i++)
+		CHECK_INT(awg_device_receive_finish(nb.dev, &jobs[i]), 0);
+	CHECK_INT(awg_device_receive_finish(nb.dev, &dup), -EBADMSG);
+	CHECK_INT(nb.dev->last_drop, AWG_DROP_REPLAY);
+	CHECK_INT(nb.n_delivered, 5);
+	for (unsigned i = 0; i < 5; i++)
+		CHECK_INT(nb.delivered[i], i + 1);
+	for (unsigned i = 0; i < n; i++)
+		free(dg[i].data);
+
+	/* A flipped ciphertext bit: not opened, dropped as a forgery, nothing delivered. */
+	CHECK_INT(send_id(&na, 6), 0);
+	n = begin_all(dg, jobs, 8);
+	CHECK_INT(n, 1);
+	jobs[0].msg[jobs[0].msg_len - 20] ^= 1;
+	awg_device_rx_open(&jobs[0]);
+	CHECK(!jobs[0].opened);
+	CHECK_INT(awg_device_receive_finish(nb.dev, &jobs[0]), -EBADMSG);
+	CHECK_INT(nb.dev->last_drop, AWG_DROP_DECRYPT);
+	free(dg[0].data);
+
+	/* The peer and its sessions go while the message is out being decrypted. */
+	CHECK_INT(send_id(&na, 7), 0);
+	n = begin_all(dg, jobs, 8);
+	CHECK_INT(n, 1);
+	awg_device_rx_open(&jobs[0]);
+	CHECK(jobs[0].opened);
+	awg_device_peer_remove(nb.dev, nb.peer);
+	CHECK_INT(awg_device_receive_finish(nb.dev, &jobs[0]), -EBADMSG);
+	CHECK_INT(nb.dev->last_drop, AWG_DROP_INDEX);
+	CHECK_INT(nb.n_delivered, 5);
+	free(dg[0].data);
+	teardown();
+}
+
 TEST_MAIN("device", T(staged_delivered_in_order), T(staged_bounded_drop_oldest),
 	  T(responder_flushes_on_confirmation), T(retransmit_then_give_up),
 	  T(max_handshake_attempts_override), T(keepalive_after_data_received),
 	  T(new_handshake_after_data_unanswered), T(rekey_after_time),
 	  T(rekey_after_time_override), T(rekey_on_receive), T(zero_keys_after_reject),
-	  T(persistent_keepalive), T(route_lookup), T(send_packet_errors))
+	  T(persistent_keepalive), T(route_lookup), T(send_packet_errors), T(deferred_seal),
+	  T(split_receive))
