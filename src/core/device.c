@@ -362,8 +362,8 @@ int awg_device_send_data(struct awg_device *dev, struct awg_peer *peer, const ui
 			 size_t len)
 {
 	struct awg_keypair *kp = peer->keypairs.current;
-	size_t s = awg_obfs_prefix_len(dev->obfs, AWG_KIND_TRANSPORT), pad, n;
-	uint8_t *msg = dev->buf + s;
+	size_t s = awg_obfs_prefix_len(dev->obfs, AWG_KIND_TRANSPORT), pad, n, need, cap = 0;
+	uint8_t *buf = NULL, *msg;
 	uint64_t counter;
 
 	if (!kp || !kp->valid || !kp->sending_valid)
@@ -371,8 +371,15 @@ int awg_device_send_data(struct awg_device *dev, struct awg_peer *peer, const ui
 	if (!peer->endpoint.family)
 		return -EDESTADDRREQ;
 	pad = awg_obfs_transport_padding(dev->obfs, len, dev->mtu, peer->udp_window, dev->env);
-	if (s + AWG_MSG_DATA_HEADER_LEN + len + pad + AWG_AUTHTAG_LEN > sizeof(dev->buf))
+	need = s + AWG_MSG_DATA_HEADER_LEN + len + pad + AWG_AUTHTAG_LEN;
+	if (need > sizeof(dev->buf))
 		return -EMSGSIZE;
+	/* Built where the owner will send it from, when it offers a place: one copy less. */
+	if (dev->ops->send_unsealed && dev->ops->tx_buf)
+		buf = dev->ops->tx_buf(dev->ops_ctx, peer, &peer->endpoint, &cap);
+	if (!buf || cap < need)
+		buf = dev->buf, cap = sizeof(dev->buf);
+	msg = buf + s;
 	if (len)
 		memcpy(msg + AWG_MSG_DATA_HEADER_LEN, packet, len);
 	memset(msg + AWG_MSG_DATA_HEADER_LEN + len, 0, pad);
@@ -383,9 +390,8 @@ int awg_device_send_data(struct awg_device *dev, struct awg_peer *peer, const ui
 		awg_aead_encrypt(msg + AWG_MSG_DATA_HEADER_LEN, msg + AWG_MSG_DATA_HEADER_LEN,
 				 len + pad, NULL, 0, counter, kp->sending_key);
 	awg_le32_put(msg, awg_obfs_pick_type(dev->obfs, AWG_KIND_TRANSPORT, dev->env));
-	n = awg_obfs_wrap(dev->obfs, AWG_KIND_TRANSPORT, dev->buf,
-			  AWG_MSG_DATA_HEADER_LEN + len + pad + AWG_AUTHTAG_LEN, sizeof(dev->buf), 0,
-			  dev->env);
+	n = awg_obfs_wrap(dev->obfs, AWG_KIND_TRANSPORT, buf,
+			  AWG_MSG_DATA_HEADER_LEN + len + pad + AWG_AUTHTAG_LEN, cap, 0, dev->env);
 	if (!n)
 		return -EMSGSIZE;
 	awg_timers_any_authenticated_packet_traversal(&peer->timers, now_ns(dev), dev->env);
@@ -396,7 +402,7 @@ int awg_device_send_data(struct awg_device *dev, struct awg_peer *peer, const ui
 			.off = s + AWG_MSG_DATA_HEADER_LEN, .len = len + pad,
 		};
 
-		dev->ops->send_unsealed(dev->ops_ctx, peer, &peer->endpoint, dev->buf, n, &seal);
+		dev->ops->send_unsealed(dev->ops_ctx, peer, &peer->endpoint, buf, n, &seal);
 		peer->tx_bytes += n;
 	} else {
 		emit(dev, peer, &peer->endpoint, n);

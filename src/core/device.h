@@ -88,6 +88,13 @@ struct awg_device_ops {
 	 */
 	void (*send_unsealed)(void *ctx, struct awg_peer *peer, const struct awg_udp_addr *dst,
 			      const uint8_t *dgram, size_t len, const struct awg_seal *seal);
+	/*
+	 * Optional, with send_unsealed: where to build the next transport datagram to dst (at
+	 * least *cap bytes), so that it needs no copy; the send_unsealed call that follows passes
+	 * the same pointer. NULL (or a *cap too small) builds it in the device's own buffer.
+	 */
+	uint8_t *(*tx_buf)(void *ctx, struct awg_peer *peer, const struct awg_udp_addr *dst,
+			   size_t *cap);
 	/* An authenticated IP packet from peer for the TUN device. */
 	void (*deliver)(void *ctx, struct awg_peer *peer, const uint8_t *packet, size_t len);
 	/* Optional: a session was established with peer (handshake complete). */

@@ -323,9 +323,23 @@ static void dev_session(void *ctx, struct awg_peer *peer)
 	awg_info("peer %.8s...: session established", b64);
 }
 
+/* Must hold e->lock. The next send slot for dst: the device builds the datagram right there. */
+static uint8_t *dev_tx_buf(void *ctx, struct awg_peer *peer, const struct awg_udp_addr *dst,
+			   size_t *cap)
+{
+	struct awg_engine *e = ctx;
+	struct io *io = cur_io;
+
+	(void)peer;
+	if ((dst->family == AWG_AF_INET ? e->udp.fd4 : e->udp.fd6) < 0 || !dst->family)
+		return NULL;
+	*cap = AWG_UDP_SLOT;
+	return awg_udp_next_slot(dst->family == AWG_AF_INET ? &io->tx4 : &io->tx6);
+}
+
 static const struct awg_device_ops dev_ops = {
-	.send = dev_send, .send_unsealed = dev_send_unsealed, .deliver = dev_deliver,
-	.session = dev_session,
+	.send = dev_send, .send_unsealed = dev_send_unsealed, .tx_buf = dev_tx_buf,
+	.deliver = dev_deliver, .session = dev_session,
 };
 
 /* Must hold e->lock: one outbound IP packet to the peer that routes it. */

@@ -278,6 +278,11 @@ void awg_udp_batch_src(const struct awg_udp_batch *b, unsigned i, struct awg_udp
 	awg_udp_addr_from_sockaddr(src, (const struct sockaddr *)&b->addr[msg]);
 }
 
+uint8_t *awg_udp_next_slot(struct awg_udp_batch *b)
+{
+	return b->n < AWG_UDP_BATCH ? b->iov[b->n].iov_base : NULL;
+}
+
 bool awg_udp_queue(struct awg_udp_batch *b, const struct awg_udp_addr *dst, const uint8_t *data,
 		   size_t len)
 {
@@ -286,7 +291,8 @@ bool awg_udp_queue(struct awg_udp_batch *b, const struct awg_udp_addr *dst, cons
 
 	if (i >= AWG_UDP_BATCH || len > AWG_UDP_SLOT)
 		return true;
-	memcpy(b->iov[i].iov_base, data, len);
+	if (data != b->iov[i].iov_base)
+		memcpy(b->iov[i].iov_base, data, len);
 	b->iov[i].iov_len = len;
 	awg_udp_addr_to_sockaddr(dst, &b->addr[i], &alen);
 	b->msgs[i].msg_hdr.msg_namelen = alen;

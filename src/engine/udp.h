@@ -108,8 +108,10 @@ void awg_udp_batch_src(const struct awg_udp_batch *b, unsigned i, struct awg_udp
 
 /*
  * Copies a datagram into the send batch of its family. Returns true if the batch is now full
- * and must be flushed.
+ * and must be flushed. data may be awg_udp_next_slot(b) itself: then nothing is copied.
  */
+/* Where the next queued datagram will lie (AWG_UDP_SLOT bytes), or NULL if b is full. */
+uint8_t *awg_udp_next_slot(struct awg_udp_batch *b);
 bool awg_udp_queue(struct awg_udp_batch *b, const struct awg_udp_addr *dst, const uint8_t *data,
 		   size_t len);
 /*

@@ -270,8 +270,8 @@ AWGD_OPTS_A="--crypto-threads 3" AWGD_OPTS_B="--crypto-threads 3" pair_up 66 on 
 check "both awgd started 3 crypto workers"
 for ifn in "$IF_A" "$IF_B"; do
 	grep -q "crypto threads: 3 " "$LOGDIR/$ifn.log" || fail "$ifn: no 'crypto threads: 3' in its log"
-	assert_eq "$(ls /proc/"$( [ "$ifn" = "$IF_A" ] && echo "$PID_A" || echo "$PID_B")"/task | wc -l)" 5 \
-		"$ifn threads (main, receive, 3 workers)"
+	assert_eq "$(cat /proc/"$( [ "$ifn" = "$IF_A" ] && echo "$PID_A" || echo "$PID_B")"/task/*/comm |
+		grep -c '^awgd-crypto')" 3 "$ifn threads named awgd-crypto*"
 done
 tcp "3 workers, AWG 3.1, IPv4" "$NS_B" "$TUN_B" "$NS_A" "$MID_MB"
 tcp "3 workers, AWG 3.1, IPv6 B->A" "$NS_A" "$TUN6_A" "$NS_B" 64

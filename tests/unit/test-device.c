@@ -562,7 +562,17 @@ static void send_packet_errors(void)
  * The deferred-crypto ops of the engine: transport datagrams arrive unsealed (the payload is
  * still the plaintext) and are sealed here, as the engine does after unlocking.
  */
-static unsigned unsealed_seen, unsealed_plain_ok;
+static unsigned unsealed_seen, unsealed_plain_ok, unsealed_in_place;
+static uint8_t owner_buf[AWG_DEVICE_MAX_DATAGRAM];
+
+/* The owner's send slot: the device must build the datagram there (it is large enough). */
+static uint8_t *tx_buf(void *ctx, struct awg_peer *peer, const struct awg_udp_addr *dst,
+		       size_t *cap)
+{
+	(void)ctx, (void)peer, (void)dst;
+	*cap = sizeof(owner_buf);
+	return owner_buf;
+}
 
 static void send_unsealed(void *ctx, struct awg_peer *peer, const struct awg_udp_addr *dst,
 			  const uint8_t *dgram, size_t len, const struct awg_seal *seal)
@@ -571,6 +581,7 @@ static void send_unsealed(void *ctx, struct awg_peer *peer, const struct awg_udp
 
 	memcpy(copy, dgram, len);
 	unsealed_seen++;
+	unsealed_in_place += dgram == owner_buf;
 	/* Sealed by hand: the payload must be our IPv4 packet, or a (padded) keepalive. */
 	if (seal->off + seal->len + AWG_AUTHTAG_LEN == len &&
 	    (p[0] == 0x45 || awg_is_zero(p, seal->len)))
@@ -579,23 +590,29 @@ static void send_unsealed(void *ctx, struct awg_peer *peer, const struct awg_udp
 	pair_send(ctx, peer, dst, copy, len);
 }
 
-static const struct awg_device_ops deferred_ops = {
-	.send = pair_send, .send_unsealed = send_unsealed, .deliver = pair_deliver,
-	.session = pair_session,
+static const struct awg_device_ops deferred_ops[2] = {
+	{ .send = pair_send, .send_unsealed = send_unsealed, .deliver = pair_deliver,
+	  .session = pair_session },
+	{ .send = pair_send, .send_unsealed = send_unsealed, .tx_buf = tx_buf,
+	  .deliver = pair_deliver, .session = pair_session },
 };
 
-/* With send_unsealed, every transport datagram comes there, and sealed later it is accepted. */
+/*
+ * With send_unsealed, every transport datagram comes there (built in the owner's slot when it
+ * offers one), and sealed later it is accepted.
+ */
 static void deferred_seal(void)
 {
 	struct awg_obfs_params p31;
 
 	pair_params_31(&p31);
-	for (int v = 0; v < 2; v++) {
+	for (int v = 0; v < 4; v++) {
 		test_env_init(&te, 40 + v);
 		pair_setup(&na, &nb, &(struct pair_opts){ .env = &te.env, .check = test_check,
-							  .advance = advance, .ops = &deferred_ops,
-							  .obfs = v ? &p31 : NULL });
-		unsealed_seen = unsealed_plain_ok = 0;
+							  .advance = advance,
+							  .ops = &deferred_ops[v / 2],
+							  .obfs = v % 2 ? &p31 : NULL });
+		unsealed_seen = unsealed_plain_ok = unsealed_in_place = 0;
 		handshake();
 		for (unsigned id = 1; id <= 40; id++)
 			CHECK_INT(send_id(&na, id), 0);
@@ -603,6 +620,7 @@ static void deferred_seal(void)
 		/* b's confirming keepalive (when it is the first to send) plus a's 40 packets. */
 		CHECK(unsealed_seen >= 40);
 		CHECK_INT(unsealed_plain_ok, unsealed_seen);
+		CHECK_INT(unsealed_in_place, v / 2 ? unsealed_seen : 0);
 		CHECK_INT(nb.n_delivered, 40);
 		for (unsigned i = 0; i < 40 && i < nb.n_delivered; i++)
 			CHECK_INT(nb.delivered[i], i + 1);
