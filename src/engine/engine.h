@@ -25,6 +25,7 @@ struct awg_engine_options {
 	unsigned mtu;			/* default 1420 */
 	bool no_offload;		/* plain TUN packets, no TSO/USO/GRO */
 	int crypto_threads;		/* crypto workers besides the packet threads; -1: auto */
+	int poll_us;			/* busy-poll window of a busy packet thread; -1: default */
 };
 
 struct awg_engine;

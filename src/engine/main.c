@@ -42,6 +42,10 @@ static void usage(FILE *f)
 		"      --crypto-threads N  threads that encrypt and decrypt packets besides the two\n"
 		"                       packet threads (0-15; default: one per core beyond two;\n"
 		"                       also AWG_CRYPTO_THREADS=N)\n"
+		"      --poll-us N      while packets keep coming (less than N us apart), poll up\n"
+		"                       to N us for the next before sleeping: fewer context switches\n"
+		"                       under load, nothing spent when idle (default 100, 0 = never;\n"
+		"                       also AWG_POLL_US=N)\n"
 		"  -h, --help           this text\n"
 		"      --version        print the version\n"
 		"\n"
@@ -116,7 +120,7 @@ int main(int argc, char **argv)
 {
 	enum {
 		OPT_WG_SOCKET = 256, OPT_SOCKET_DIR, OPT_MTU, OPT_USER, OPT_VERSION, OPT_NO_OFFLOAD,
-		OPT_CRYPTO_THREADS,
+		OPT_CRYPTO_THREADS, OPT_POLL_US,
 	};
 	static const struct option opts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
@@ -126,12 +130,15 @@ int main(int argc, char **argv)
 		{ "user", required_argument, NULL, OPT_USER },
 		{ "no-offload", no_argument, NULL, OPT_NO_OFFLOAD },
 		{ "crypto-threads", required_argument, NULL, OPT_CRYPTO_THREADS },
+		{ "poll-us", required_argument, NULL, OPT_POLL_US },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ 0 },
 	};
-	struct awg_engine_options opt = { .tun_fd = -1, .uapi_fd = -1, .crypto_threads = -1 };
-	const char *threads = getenv("AWG_CRYPTO_THREADS");
+	struct awg_engine_options opt = {
+		.tun_fd = -1, .uapi_fd = -1, .crypto_threads = -1, .poll_us = -1,
+	};
+	const char *threads = getenv("AWG_CRYPTO_THREADS"), *poll = getenv("AWG_POLL_US");
 	const char *user = NULL, *fg = getenv("WG_PROCESS_FOREGROUND");
 	bool foreground = fg && !strcmp(fg, "1");
 	struct awg_engine *e;
@@ -165,6 +172,9 @@ int main(int argc, char **argv)
 		case OPT_CRYPTO_THREADS:
 			threads = optarg;
 			break;
+		case OPT_POLL_US:
+			poll = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -197,6 +207,15 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		opt.crypto_threads = (int)n;
+	}
+	if (poll) {
+		unsigned long n = strtoul(poll, &end, 10);
+
+		if (!*poll || *end || n > 10000) {
+			fprintf(stderr, "awgd: busy-poll window '%s': expected 0..10000 (us)\n", poll);
+			return 1;
+		}
+		opt.poll_us = (int)n;
 	}
 	opt.tun_fd = env_fd("WG_TUN_FD");
 	opt.uapi_fd = env_fd("WG_UAPI_FD");
