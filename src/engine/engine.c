@@ -4,8 +4,10 @@
  * and the mapping between the UAPI configuration model and the protocol device.
  *
  * Threads: the main thread reads the TUN (outbound packets), runs timers, UAPI and signals; the
- * receive thread reads the UDP sockets (inbound datagrams) and writes the TUN. The kernel work
- * of each direction (the syscalls) therefore runs on its own core. The device is shared:
+ * receive thread reads the UDP sockets (inbound datagrams) and writes the TUN, and right after
+ * that sends what the kernel answered at once, if the main thread is not at the TUN (e->tx_lock
+ * decides). The kernel work of each direction (the syscalls) therefore runs on its own core.
+ * The device is shared:
  * e->lock protects it, the configuration model and the socket set; each thread takes it only
  * around device calls, never around a syscall that can block, and queues what the device emits
  * in its own per-thread buffers (struct io), which it flushes after unlocking.
@@ -13,8 +15,9 @@
  * Packet crypto runs without the lock: the device leaves transport payloads unsealed
  * (send_unsealed) and received ones unopened (awg_device_receive_begin), with a copy of the key,
  * and the thread seals or opens a whole batch after unlocking, spread over the crypto pool's
- * workers. Ordering per peer is kept because each direction has exactly one thread, which sends
- * or finishes its batch in order once the pool is done with it.
+ * workers. Ordering per peer is kept because each direction has one thread at a time (the
+ * receive thread; whoever holds e->tx_lock), which sends or finishes its batch in order once the
+ * pool is done with it.
  */
 #include "engine.h"
 
@@ -95,6 +98,7 @@ struct io {
 	uint8_t *tunq;			/* TUNQ_MAX * TUN_BUF bytes (mmap: touched pages only) */
 	size_t tunq_len[TUNQ_MAX];
 	unsigned tunq_n;
+	uint64_t tun_writes;		/* packets written to the TUN so far */
 	/* With a vnet-header TUN: coalesces decrypted TCP/UDP packets into super-packets. */
 	struct awg_gro gro;
 	uint8_t *gro_area;		/* AWG_GRO_AREA_LEN(GRO_FLOWS) bytes */
@@ -135,6 +139,11 @@ struct awg_engine {
 	bool has_applied_key;
 	struct awg_obfs_params applied_obfs;
 	char *applied_ispec[AWG_ISPEC_SLOTS];
+	/*
+	 * Held by the thread moving packets from the TUN to UDP (on_tun), read to flush: keeps
+	 * the send order of each peer and owns the two buffers below.
+	 */
+	pthread_mutex_t tx_lock;
 	uint8_t *tunbuf;		/* TUN_BATCH reads of TUN_BUF bytes */
 	uint8_t *split_scratch;		/* AWG_OFFLOAD_SCRATCH_LEN: segments of a super-packet */
 	struct source src_tun, src_sig, src_ino, src_wake;
@@ -230,6 +239,7 @@ static void io_flush(struct awg_engine *e, struct io *io, int fd4, int fd6)
 		awg_udp_flush(fd4, &io->tx4);
 	if (io->tx6.n)
 		awg_udp_flush(fd6, &io->tx6);
+	io->tun_writes += io->tunq_n;
 	for (unsigned i = 0; i < io->tunq_n; i++)
 		/* A full TUN queue drops the packet, as a NIC would; TCP recovers. */
 		if (write(e->tun.fd, io->tunq + (size_t)i * TUN_BUF, io->tunq_len[i]) < 0 &&
@@ -358,8 +368,9 @@ static void send_one(void *ctx, uint8_t *pkt, size_t len)
 }
 
 /*
- * Main thread: reads a batch of outbound packets without the lock; frame by frame, routes and
- * frames them under it; seals and sends without it whenever enough datagrams wait.
+ * Must hold e->tx_lock (not e->lock). Reads a batch of outbound packets without the device
+ * lock; frame by frame, routes and frames them under it; seals and sends without it whenever
+ * enough datagrams wait. Usually the main thread; see rx_try_tun for the other caller.
  */
 static void on_tun(struct awg_engine *e)
 {
@@ -376,7 +387,7 @@ static void on_tun(struct awg_engine *e)
 	}
 	for (unsigned i = 0; i < n; i++) {
 		uint8_t *frame = e->tunbuf + (size_t)i * TUN_BUF;
-		struct io *io = &e->main_io;
+		struct io *io = cur_io;
 
 		pthread_mutex_lock(&e->lock);
 		awg_sysenv_clock_hold();
@@ -887,6 +898,7 @@ int awg_engine_new(const struct awg_engine_options *opt, struct awg_engine **out
 	awg_udp_init(&e->udp);
 	awg_ipc_init(&e->ipc, uapi_request, e);
 	pthread_mutex_init(&e->lock, NULL);
+	pthread_mutex_init(&e->tx_lock, NULL);
 	e->main_wake = e->rx_wake = e->rx_epfd = -1;
 	e->tunbuf = mmap(NULL, (size_t)TUN_BATCH * TUN_BUF, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -994,6 +1006,7 @@ void awg_engine_free(struct awg_engine *e)
 	free(e->split_scratch);
 	close_fds(e);
 	pthread_mutex_destroy(&e->lock);
+	pthread_mutex_destroy(&e->tx_lock);
 	free(e);
 }
 
@@ -1087,13 +1100,27 @@ out:
 	return n;
 }
 
+/*
+ * Receive thread, after writing packets to the TUN: an answer the kernel made at once (an
+ * ICMP echo reply, a TCP ACK or SYN-ACK) is already waiting there. Sending it from this thread,
+ * which is running anyway, saves waking the main thread for it: on an idle VM that wake-up was
+ * the largest part of a ping's round trip. Skipped when the main thread is at it already.
+ */
+static void rx_try_tun(struct awg_engine *e)
+{
+	if (pthread_mutex_trylock(&e->tx_lock))
+		return;
+	on_tun(e);
+	pthread_mutex_unlock(&e->tx_lock);
+}
+
 static void *rx_main(void *arg)
 {
 	struct awg_engine *e = arg;
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = 0 }, evs[4];
 	unsigned gen = ~0u;
 	int fd4 = -1, fd6 = -1;
-	uint64_t last_wait = UINT64_MAX;
+	uint64_t last_wait = UINT64_MAX, written = 0;
 
 	cur_io = &e->rx_io;
 	epoll_ctl(e->rx_epfd, EPOLL_CTL_ADD, e->rx_wake, &ev);
@@ -1119,6 +1146,10 @@ static void *rx_main(void *arg)
 			for (int round = 0; round < 4; round++)
 				if (rx_batch(e, fd) <= 0 || e->rx.n < AWG_UDP_BATCH)
 					break;
+		}
+		if (e->rx_io.tun_writes != written) {
+			written = e->rx_io.tun_writes;
+			rx_try_tun(e);
 		}
 	}
 	return NULL;
@@ -1162,7 +1193,9 @@ static void dispatch(struct awg_engine *e, struct source *src, uint32_t events)
 
 	switch (src->kind) {
 	case SRC_TUN:
+		pthread_mutex_lock(&e->tx_lock);
 		on_tun(e);
+		pthread_mutex_unlock(&e->tx_lock);
 		break;
 	case SRC_WAKE: {
 		eventfd_t v;
