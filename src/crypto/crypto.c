@@ -62,6 +62,21 @@ int awg_crypto_init(void)
 	return algs.status;
 }
 
+/* Defined with the random pool below. */
+static void pool_wipe(void);
+
+void awg_crypto_thread_cleanup(void)
+{
+	EVP_MD_CTX_free(tl_md);
+	EVP_MAC_CTX_free(tl_b2mac);
+	EVP_MAC_CTX_free(tl_hmac);
+	EVP_CIPHER_CTX_free(tl_cipher);
+	tl_md = NULL;
+	tl_b2mac = tl_hmac = NULL;
+	tl_cipher = NULL;
+	pool_wipe();
+}
+
 /*
  * A missing algorithm or an allocation failure inside libcrypto leaves no safe way to go on:
  * returning unauthenticated or zero output would be worse than stopping.
@@ -363,6 +378,12 @@ void awg_chacha20_xor(uint8_t *out, const uint8_t *in, size_t len,
 enum { RANDOM_POOL = 4096 };
 static _Thread_local uint8_t tl_pool[RANDOM_POOL];
 static _Thread_local size_t tl_pool_used = RANDOM_POOL;
+
+static void pool_wipe(void)
+{
+	sodium_memzero(tl_pool, sizeof(tl_pool));
+	tl_pool_used = RANDOM_POOL;
+}
 
 /*
  * OpenSSL's DRBG (seeded from the kernel, reseeded on its own schedule and after fork) fills

@@ -26,6 +26,12 @@ enum awg_crypto_lengths {
 
 /* Loads the algorithms once. Optional: every function below calls it lazily. */
 int awg_crypto_init(void);
+/*
+ * Frees the calling thread's cached contexts (wiping the key material they hold) and its
+ * unused random bytes. Call it before a thread that used these functions exits; they work
+ * again afterwards (the contexts are made anew).
+ */
+void awg_crypto_thread_cleanup(void);
 
 /* --- X25519 (RFC 7748) --- */
 

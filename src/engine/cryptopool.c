@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "crypto.h"
+
 /* Iterations claimed at once: a packet seal is ~1 us, a claim a contended cache line. */
 #define CHUNK 4
 /* How long an idle worker polls for the next loop before it sleeps. */
@@ -122,6 +124,7 @@ static void *worker(void *arg)
 		pthread_mutex_lock(&p->lock);
 	}
 	pthread_mutex_unlock(&p->lock);
+	awg_crypto_thread_cleanup();
 	return NULL;
 }
 

@@ -1008,6 +1008,8 @@ void awg_engine_free(struct awg_engine *e)
 	pthread_mutex_destroy(&e->lock);
 	pthread_mutex_destroy(&e->tx_lock);
 	free(e);
+	/* The calling (main) thread's cipher contexts hold the last session keys. */
+	awg_crypto_thread_cleanup();
 }
 
 /* Must hold e->lock. Records the planned wake-up for the receive thread. */
@@ -1152,6 +1154,7 @@ static void *rx_main(void *arg)
 			rx_try_tun(e);
 		}
 	}
+	awg_crypto_thread_cleanup();
 	return NULL;
 }
 
