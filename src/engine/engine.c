@@ -105,6 +105,8 @@ struct io {
 	bool use_gro;
 };
 
+static uint64_t mono_now(void);
+
 /* The io of the calling thread: device callbacks queue into it. */
 static _Thread_local struct io *cur_io;
 
@@ -231,6 +233,26 @@ static void send_full(struct io *io, int fd, struct awg_udp_batch *b)
 	awg_udp_flush(fd, b);
 }
 
+/*
+ * A datagram larger than the path MTU is lost every time (amneziawg-go with S4 = 23 at MTU 1420
+ * sends 1503-byte datagrams and passes almost nothing): say so plainly, at most every 10 s.
+ */
+static void report_too_big(struct awg_engine *e, struct awg_udp_batch *b)
+{
+	static _Atomic uint64_t last_ns;
+	uint64_t now = mono_now(), prev = atomic_load(&last_ns);
+
+	if (!b->too_big)
+		return;
+	if (now - prev >= 10000000000ull && atomic_compare_exchange_strong(&last_ns, &prev, now))
+		awg_err("%llu datagram(s) of up to %zu bytes refused by the kernel as too large for "
+			"the path (EMSGSIZE): the interface MTU %u plus this configuration's "
+			"per-packet overhead does not fit; lower the MTU (awg-tunnel computes one)",
+			(unsigned long long)b->too_big, b->too_big_len, e->tun.mtu);
+	b->too_big = 0;
+	b->too_big_len = 0;
+}
+
 /* Sends and writes what io holds. fd4/fd6: the sockets as read under the lock. */
 static void io_flush(struct awg_engine *e, struct io *io, int fd4, int fd6)
 {
@@ -239,6 +261,8 @@ static void io_flush(struct awg_engine *e, struct io *io, int fd4, int fd6)
 		awg_udp_flush(fd4, &io->tx4);
 	if (io->tx6.n)
 		awg_udp_flush(fd6, &io->tx6);
+	report_too_big(e, &io->tx4);
+	report_too_big(e, &io->tx6);
 	io->tun_writes += io->tunq_n;
 	for (unsigned i = 0; i < io->tunq_n; i++)
 		/* A full TUN queue drops the packet, as a NIC would; TCP recovers. */

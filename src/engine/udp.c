@@ -387,6 +387,19 @@ static bool gso_failed(struct awg_udp_batch *b, int err)
 	return err == EMSGSIZE;
 }
 
+/* Records a datagram the kernel refused as larger than the path allows (see awg_udp_batch). */
+static void note_too_big(struct awg_udp_batch *b, const struct msghdr *m)
+{
+	size_t len = 0;
+
+	for (size_t i = 0; i < m->msg_iovlen; i++)
+		if (m->msg_iov[i].iov_len > len)
+			len = m->msg_iov[i].iov_len;
+	b->too_big++;
+	if (len > b->too_big_len)
+		b->too_big_len = len;
+}
+
 void awg_udp_flush(int fd, struct awg_udp_batch *b)
 {
 	unsigned n = fd >= 0 ? build_tx(b, 0, 0, b->gso) : 0, sent = 0, waits = 0;
@@ -410,6 +423,8 @@ void awg_udp_flush(int fd, struct awg_udp_batch *b)
 			continue;
 		}
 		/* The kernel refused this one (unreachable, no route): drop it, keep going. */
+		if (r < 0 && err == EMSGSIZE)
+			note_too_big(b, &b->tx[sent].msg_hdr);
 		sent++;
 	}
 	b->n = 0;

@@ -76,6 +76,12 @@ struct awg_udp_batch {
 	 * that flush still go, one by one.
 	 */
 	bool gso, gso_refused;
+	/*
+	 * Send: datagrams the kernel refused with EMSGSIZE (larger than the route's MTU allows)
+	 * and the largest of them; the owner reports and resets them.
+	 */
+	uint64_t too_big;
+	size_t too_big_len;
 };
 
 void awg_udp_init(struct awg_udp *u);
