@@ -41,6 +41,7 @@
 #include "cryptopool.h"
 #include "log.h"
 #include "offload.h"
+#include "sandbox.h"
 #include "sysenv.h"
 #include "uapi.h"
 
@@ -128,6 +129,7 @@ struct awg_engine {
 	struct awg_cryptopool *pool;	/* started by awg_engine_run (after a daemon fork) */
 	int crypto_threads;		/* the option: -1 auto */
 	uint64_t poll_ns;		/* busy-poll window before sleeping (0: off) */
+	bool sandbox;			/* enter the seccomp sandbox in awg_engine_run */
 	struct awg_udp_batch rx;	/* receive thread only */
 	struct awg_rx_job *rx_jobs;	/* receive thread only: RX_CHUNK entries */
 	int epfd, sigfd, inofd;
@@ -913,6 +915,7 @@ int awg_engine_new(const struct awg_engine_options *opt, struct awg_engine **out
 		return -ENOMEM;
 	e->env = awg_sysenv();
 	e->crypto_threads = opt->crypto_threads;
+	e->sandbox = opt->sandbox;
 	e->poll_ns = (uint64_t)(opt->poll_us < 0 ? DEFAULT_POLL_US : opt->poll_us) * 1000;
 	e->epfd = e->sigfd = e->inofd = -1;
 	e->tun.fd = -1;
@@ -1267,6 +1270,17 @@ int awg_engine_run(struct awg_engine *e)
 	if (ret < 0) {
 		awg_err("cannot start the receive thread: %s", strerror(-ret));
 		return ret;
+	}
+	/* Every thread exists now: the filter covers them all (TSYNC). */
+	if (e->sandbox) {
+		ret = awg_sandbox_enter();
+		if (ret < 0) {
+			awg_err("cannot enter the seccomp sandbox: %s", strerror(-ret));
+			atomic_store(&e->stop, true);
+			stop_rx_thread(e);
+			return ret;
+		}
+		awg_info("seccomp sandbox on");
 	}
 	while (!atomic_load(&e->stop)) {
 		int n, timeout, fd4, fd6;

@@ -26,6 +26,7 @@ struct awg_engine_options {
 	bool no_offload;		/* plain TUN packets, no TSO/USO/GRO */
 	int crypto_threads;		/* crypto workers besides the packet threads; -1: auto */
 	int poll_us;			/* busy-poll window of a busy packet thread; -1: default */
+	bool sandbox;			/* seccomp allow-list once every thread runs */
 };
 
 struct awg_engine;

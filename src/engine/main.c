@@ -36,7 +36,10 @@ static void usage(FILE *f)
 		"      --socket-dir DIR serve DIR/<interface>.sock instead of /var/run/amneziawg\n"
 		"      --mtu N          MTU of a newly created interface (default 1420)\n"
 		"      --user USER      after set-up, switch to USER with no capabilities and\n"
-		"                       no_new_privs (the UDP port then stays where it is)\n"
+		"                       no_new_privs (the UDP port then stays where it is);\n"
+		"                       implies --sandbox\n"
+		"      --sandbox        once running, allow only the system calls the packet path\n"
+		"                       and UAPI need (seccomp; others fail with EPERM)\n"
 		"      --no-offload     plain TUN packets: no TCP/UDP segmentation offload from the\n"
 		"                       kernel and no coalescing towards it (also AWG_NO_OFFLOAD=1)\n"
 		"      --crypto-threads N  threads that encrypt and decrypt packets besides the two\n"
@@ -120,7 +123,7 @@ int main(int argc, char **argv)
 {
 	enum {
 		OPT_WG_SOCKET = 256, OPT_SOCKET_DIR, OPT_MTU, OPT_USER, OPT_VERSION, OPT_NO_OFFLOAD,
-		OPT_CRYPTO_THREADS, OPT_POLL_US,
+		OPT_CRYPTO_THREADS, OPT_POLL_US, OPT_SANDBOX,
 	};
 	static const struct option opts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
@@ -131,6 +134,7 @@ int main(int argc, char **argv)
 		{ "no-offload", no_argument, NULL, OPT_NO_OFFLOAD },
 		{ "crypto-threads", required_argument, NULL, OPT_CRYPTO_THREADS },
 		{ "poll-us", required_argument, NULL, OPT_POLL_US },
+		{ "sandbox", no_argument, NULL, OPT_SANDBOX },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ 0 },
@@ -165,6 +169,7 @@ int main(int argc, char **argv)
 			break;
 		case OPT_USER:
 			user = optarg;
+			opt.sandbox = true;
 			break;
 		case OPT_NO_OFFLOAD:
 			opt.no_offload = true;
@@ -174,6 +179,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_POLL_US:
 			poll = optarg;
+			break;
+		case OPT_SANDBOX:
+			opt.sandbox = true;
 			break;
 		case 'h':
 			usage(stdout);

@@ -77,12 +77,26 @@ uid=$(awk '/^Uid:/{print $2}' "/proc/$PID_B/status")
 assert_eq "$uid" "$(id -u nobody)" "uid of B's awgd"
 capeff=$(awk '/^CapEff:/{print $2}' "/proc/$PID_B/status")
 assert_eq "$capeff" 0000000000000000 "effective capabilities of B's awgd"
+# --user implies the seccomp allow-list, in every thread (TSYNC).
+for t in /proc/"$PID_B"/task/*; do
+	assert_eq "$(awk '/^Seccomp:/{print $2}' "$t/status")" 2 "seccomp mode of thread ${t##*/}"
+	assert_eq "$(awk '/^NoNewPrivs:/{print $2}' "$t/status")" 1 "no_new_privs of thread ${t##*/}"
+done
+grep -q "seccomp sandbox on" "$LOGDIR/$IF_B.log" || fail "B's log does not say the sandbox is on"
 wait_ping "$NS_A" "$TUN_B" 10
 ping_check "$NS_A" "$TUN_B" 5
 ping_check "$NS_B" "$TUN_A" 3
 transfer "$NS_B" "$TUN_B" "$NS_A" 20
 uapi_set "$IF_B" <<<"jc=1"
 ok "unprivileged daemon accepts UAPI set"
+# A UAPI get, a port change (socket, bind) and a SIGUSR1 still work inside the filter.
+uapi_get "$IF_B" | grep -q '^jc=1$' || fail "UAPI get from the sandboxed daemon"
+uapi_set "$IF_B" <<<"listen_port=52999"
+uapi_get "$IF_B" | grep -q '^listen_port=52999$' || fail "port change inside the sandbox"
+kill -USR1 "$PID_B"
+sleep 0.3
+kill -0 "$PID_B" || fail "sandboxed daemon died"
+ok "sandboxed daemon: get, rebind and SIGUSR1 work"
 
 check "garbage from the network is dropped and counted; SIGUSR1 logs the counts"
 IFG=awglifeg
