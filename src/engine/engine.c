@@ -548,6 +548,11 @@ static void refresh_conf(struct awg_engine *e)
 	e->conf.listen_port = e->udp.port;
 	if (e->udp.port)
 		e->conf.has |= AWG_CONF_HAS_LISTEN_PORT;
+	/* Handed-over sockets carry the parent's mark, whatever UAPI was told. */
+	if (e->udp.adopted && e->udp.fwmark) {
+		e->conf.fwmark = e->udp.fwmark;
+		e->conf.has |= AWG_CONF_HAS_FWMARK;
+	}
 }
 
 static void sync_private_key(struct awg_engine *e)
@@ -684,6 +689,12 @@ static int hook_listen_port(void *ctx, uint16_t port)
 
 	if (port == e->udp.port && port != 0)
 		return 0;
+	/* Sockets from the parent (awg-tunnel) stay: it chose the port and holds the privilege. */
+	if (e->udp.adopted) {
+		awg_err("listen_port=%u refused: the sockets were handed over bound to port %u",
+			port, e->udp.port);
+		return -EADDRINUSE;
+	}
 	flush_tx(e);
 	e->udp.fd4 = e->udp.fd6 = -1;
 	ret = awg_udp_bind(&e->udp, port);
@@ -703,6 +714,9 @@ static int hook_listen_port(void *ctx, uint16_t port)
 static int hook_fwmark(void *ctx, uint32_t mark)
 {
 	struct awg_engine *e = ctx;
+
+	if (e->udp.adopted && mark == e->udp.fwmark)
+		return 0;
 
 	return awg_udp_set_fwmark(&e->udp, mark) < 0 ? -EADDRINUSE : 0;
 }
@@ -974,8 +988,14 @@ int awg_engine_new(const struct awg_engine_options *opt, struct awg_engine **out
 	/* Like amneziawg-go once the interface is up: a random port until one is configured. */
 	if (opt->no_offload)
 		e->udp.no_offload = true;
-	if ((ret = awg_udp_bind(&e->udp, 0)) < 0) {
-		awg_err("cannot open UDP sockets: %s", strerror(-ret));
+	if (opt->udp_fd4 >= 0 || opt->udp_fd6 >= 0)
+		ret = awg_udp_adopt(&e->udp, opt->udp_fd4, opt->udp_fd6);
+	else
+		ret = awg_udp_bind(&e->udp, 0);
+	if (ret < 0) {
+		awg_err("cannot %s UDP sockets: %s",
+			opt->udp_fd4 >= 0 || opt->udp_fd6 >= 0 ? "use the given" : "open",
+			strerror(-ret));
 		goto err;
 	}
 	awg_info("UDP offloads: GSO %s, GRO %s", e->udp.gso ? "on" : "off",

@@ -20,6 +20,7 @@ struct awg_engine_options {
 	const char *ifname;
 	int tun_fd;			/* WG_TUN_FD, or -1 */
 	int uapi_fd;			/* WG_UAPI_FD, or -1 */
+	int udp_fd4, udp_fd6;		/* AWG_UDP_FD4/6: bound sockets from the parent, or -1 */
 	const char *socket_dir;		/* default /var/run/amneziawg */
 	bool wg_socket;			/* also listen in /var/run/wireguard */
 	unsigned mtu;			/* default 1420 */

@@ -55,6 +55,9 @@ static void usage(FILE *f)
 		"Environment:\n"
 		"  WG_TUN_FD=N          use the already open TUN file descriptor N\n"
 		"  WG_UAPI_FD=N         serve UAPI on the already listening socket N\n"
+		"  AWG_UDP_FD4=N, AWG_UDP_FD6=N  use these bound UDP sockets (IPv4; IPv6 V6ONLY, same\n"
+		"                       port) instead of opening any: the parent keeps the port and\n"
+		"                       the fwmark, so listen_port/fwmark changes are refused\n"
 		"  WG_PROCESS_FOREGROUND=1  same as --foreground\n"
 		"  LOG_LEVEL=verbose|debug|error|silent  (default error); logs go to stderr\n"
 		"\n"
@@ -140,7 +143,8 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 	struct awg_engine_options opt = {
-		.tun_fd = -1, .uapi_fd = -1, .crypto_threads = -1, .poll_us = -1,
+		.tun_fd = -1, .uapi_fd = -1, .udp_fd4 = -1, .udp_fd6 = -1, .crypto_threads = -1,
+		.poll_us = -1,
 	};
 	const char *threads = getenv("AWG_CRYPTO_THREADS"), *poll = getenv("AWG_POLL_US");
 	const char *user = NULL, *fg = getenv("WG_PROCESS_FOREGROUND");
@@ -227,6 +231,8 @@ int main(int argc, char **argv)
 	}
 	opt.tun_fd = env_fd("WG_TUN_FD");
 	opt.uapi_fd = env_fd("WG_UAPI_FD");
+	opt.udp_fd4 = env_fd("AWG_UDP_FD4");
+	opt.udp_fd6 = env_fd("AWG_UDP_FD6");
 	awg_log_init(opt.ifname);
 	ret = awg_engine_new(&opt, &e);
 	if (ret < 0)

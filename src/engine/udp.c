@@ -161,6 +161,60 @@ int awg_udp_bind(struct awg_udp *u, uint16_t port)
 	return 0;
 }
 
+/* The bound port of a UDP socket of family, or -errno (wrong kind, family or unbound). */
+static int adopted_port(int fd, int family)
+{
+	struct sockaddr_in6 sa = { 0 };
+	socklen_t len = sizeof(sa);
+	int type = 0;
+	socklen_t tlen = sizeof(type);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0)
+		return -errno;
+	if (type != SOCK_DGRAM)
+		return -ENOTSOCK;
+	if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+		return -errno;
+	if (sa.sin6_family != family || !sa.sin6_port)
+		return -EINVAL;
+	return ntohs(sa.sin6_port);
+}
+
+int awg_udp_adopt(struct awg_udp *u, int fd4, int fd6)
+{
+	int p4 = fd4 >= 0 ? adopted_port(fd4, AF_INET) : 0;
+	int p6 = fd6 >= 0 ? adopted_port(fd6, AF_INET6) : 0;
+	int fds[2] = { fd4, fd6 };
+
+	if (p4 < 0 || p6 < 0)
+		return p4 < 0 ? p4 : p6;
+	if ((fd4 < 0 && fd6 < 0) || (p4 && p6 && p4 != p6))
+		return -EINVAL;
+	for (int i = 0; i < 2; i++) {
+		if (fds[i] < 0)
+			continue;
+		if (fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK) < 0 ||
+		    fcntl(fds[i], F_SETFD, FD_CLOEXEC) < 0)
+			return -errno;
+		set_buffers(fds[i]);
+	}
+	awg_udp_close(u);
+	u->fd4 = fd4;
+	u->fd6 = fd6;
+	u->port = (uint16_t)(p4 ? p4 : p6);
+	u->adopted = true;
+	/* The parent's mark, so that a UAPI fwmark= repeating it is no change (reading is free). */
+	{
+		uint32_t mark = 0;
+		socklen_t ml = sizeof(mark);
+
+		if (getsockopt(fd4 >= 0 ? fd4 : fd6, SOL_SOCKET, SO_MARK, &mark, &ml) == 0)
+			u->fwmark = mark;
+	}
+	detect_offloads(u);
+	return 0;
+}
+
 int awg_udp_set_fwmark(struct awg_udp *u, uint32_t mark)
 {
 	int fds[2] = { u->fd4, u->fd6 };

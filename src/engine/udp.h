@@ -41,6 +41,8 @@ struct awg_udp {
 	bool gso, gro;
 	/* Set before awg_udp_bind to keep both off (awg_udp_init: AWG_NO_UDP_OFFLOAD=1 sets it). */
 	bool no_offload;
+	/* The sockets came from the parent (awg_udp_adopt): port and fwmark are its to choose. */
+	bool adopted;
 };
 
 /* Where one received datagram lies: off into the slots (off / AWG_UDP_SLOT is its message). */
@@ -90,6 +92,12 @@ void awg_udp_init(struct awg_udp *u);
  * the offloads into u->gso and u->gro. 0/-errno.
  */
 int awg_udp_bind(struct awg_udp *u, uint16_t port);
+/*
+ * Takes over already bound UDP sockets (either may be -1, not both): an IPv4 one and a
+ * V6ONLY IPv6 one on the same port, opened by a privileged parent. Returns 0, -ENOTSOCK (not a
+ * datagram socket) or -EINVAL (wrong family, unbound, ports differ).
+ */
+int awg_udp_adopt(struct awg_udp *u, int fd4, int fd6);
 /* Applies SO_MARK to both sockets (0 = none). 0/-errno. */
 int awg_udp_set_fwmark(struct awg_udp *u, uint32_t mark);
 void awg_udp_close(struct awg_udp *u);

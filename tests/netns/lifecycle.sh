@@ -118,3 +118,50 @@ grep -q "30 unclassifiable" "$LOGDIR/$IFG.log" || fail "per-reason count missing
 ok "30 garbage datagrams counted as unclassifiable"
 proc_gone "$gpid" && fail "awgd died on garbage"
 ok "daemon alive"
+
+check "sockets handed over (AWG_UDP_FD4/6, as awg-tunnel does): port and fwmark are the parent's"
+IFH=awglifeh
+SH=$(sock_path "$IFH")
+_LOGS+=("$LOGDIR/$IFH.log")
+_SOCKETS+=("$SH")
+# The parent binds both families to one port and marks them (root), then runs awgd as nobody.
+ip netns exec "$NS" python3 - "$AWGD" "$IFH" "$LOGDIR/$IFH.log" <<'PY' &
+import os, socket, subprocess, sys
+awgd, ifn, logf = sys.argv[1:4]
+s4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+for s in (s4, s6):
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, 0x1234)
+s4.bind(("0.0.0.0", 52177))
+s6.bind(("::", 52177))
+env = dict(os.environ, LOG_LEVEL="verbose", AWG_UDP_FD4=str(s4.fileno()),
+           AWG_UDP_FD6=str(s6.fileno()))
+with open(logf, "ab") as log:
+    p = subprocess.Popen([awgd, "-f", "--user", "nobody", ifn], env=env, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=log, pass_fds=(s4.fileno(), s6.fileno()))
+s4.close()
+s6.close()
+sys.exit(p.wait())
+PY
+hpid=$!
+_PIDS+=("$hpid")
+wait_until 10 "awgd $IFH socket" test -S "$SH"
+uapi_get "$IFH" | grep -q '^listen_port=52177$' || fail "handed-over port not reported: $(uapi_get "$IFH" | head -3)"
+uapi_get "$IFH" | grep -q "^fwmark=$((0x1234))$" || fail "handed-over fwmark not reported"
+ok "UAPI reports the parent's port 52177 and fwmark 0x1234"
+# awgd itself opened no UDP socket: it holds exactly the two handed over.
+apid=$(pgrep -f "awgd -f --user nobody $IFH" | head -1)
+n=$(ip netns exec "$NS" ss -Huanp | grep -c "pid=$apid,")
+assert_eq "$n" 2 "UDP sockets held by awgd"
+[ "$(ip netns exec "$NS" ss -Huanp | grep "pid=$apid," | grep -c ':52177 ')" = 2 ] ||
+	fail "awgd's sockets are not the two on port 52177: $(ip netns exec "$NS" ss -Huanp)"
+if python3 "$UAPI" "$SH" set <<<"listen_port=52178" >/dev/null 2>&1; then
+	fail "listen_port change accepted with handed-over sockets"
+fi
+grep -q "listen_port=52178 refused" "$LOGDIR/$IFH.log" || fail "no refusal in the log"
+uapi_set "$IFH" <<<"fwmark=$((0x1234))"
+ok "a port change is refused (EADDRINUSE), the same fwmark is accepted"
+kill -TERM "$apid"
+wait "$hpid" || fail "awgd with handed-over sockets exited with $?"
+ok "awgd with handed-over sockets exits cleanly on SIGTERM"
