@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# awg-tunnel in three namespaces: client C, server S, an "internet" host I behind S (S forwards).
+#   - up/down of a full tunnel (AllowedIPs = 0.0.0.0/0) leaves C exactly as before (addresses,
+#     routes of all tables, rules, v4 and v6);
+#   - C reaches I only through the tunnel (no cleartext ICMP on the underlay), the endpoint
+#     stays reachable (no routing loop);
+#   - the computed MTU counts S4; the scripts run in order with the tunnel-name environment; a
+#     failing PreUp leaves nothing; a config error is reported as file:line:column and leaves
+#     nothing; awgd runs without capabilities, with no_new_privs and seccomp;
+#   - after SIGKILL of awg-tunnel, `down` removes what it left.
+set -euo pipefail
+TEST=tunnel
+. "$(dirname "$0")/lib.sh"
+netns_init
+: "${AWG_TUNNEL:=$NETNS_DIR/../../build/src/tunnel/awg-tunnel}"
+AWG_TUNNEL=$(readlink -f "$AWG_TUNNEL")
+[ -x "$AWG_TUNNEL" ] || fail "AWG_TUNNEL=$AWG_TUNNEL is not executable"
+export AWGD
+
+NS_C=awgt-tun-c NS_S=awgt-tun-s NS_I=awgt-tun-i
+ns_add "$NS_C"
+ns_add "$NS_S"
+ns_add "$NS_I"
+ns_link "$NS_C" vc 192.168.90.1/24 "$NS_S" vs 192.168.90.2/24
+ns_link "$NS_S" vsi 192.168.91.1/24 "$NS_I" vi 192.168.91.2/24
+ip -n "$NS_I" route add 10.90.0.0/24 via 192.168.91.1
+ip netns exec "$NS_S" sysctl -qw net.ipv4.ip_forward=1
+CONF=$LOGDIR/conf
+mkdir -m 700 "$CONF"
+keypair SRV
+keypair CLI
+HP=$(wg genpsk)
+AWG="Jc = 4
+Jmin = 40
+Jmax = 70
+S1 = 15
+S2 = 18
+S3 = 20
+S4 = 23
+H1 = 1020325451-1020335451
+H2 = 3288052141-3288062141
+H3 = 1766607858-1766617858
+H4 = 2528465083-2528475083
+HeaderProtectionKey = $HP"
+
+cat >"$CONF/awgts.conf" <<EOF
+[Interface]
+PrivateKey = $SRV_PRIV64
+ListenPort = 51820
+Address = 10.90.0.1/24
+$AWG
+
+[Peer]
+PublicKey = $CLI_PUB64
+AllowedIPs = 10.90.0.2/32
+EOF
+SCRIPTLOG=$LOGDIR/scripts.log
+cat >"$CONF/awgtc.conf" <<EOF
+[Interface]
+PrivateKey = $CLI_PRIV64
+Address = 10.90.0.2/32
+PreUp = echo "preup %i \$AMNEZIAWG_TUNNEL_NAME \$WIREGUARD_TUNNEL_NAME" >> $SCRIPTLOG
+PostUp = echo "postup %i" >> $SCRIPTLOG
+PreDown = echo "predown %i" >> $SCRIPTLOG
+PostDown = echo "postdown %i" >> $SCRIPTLOG
+$AWG
+
+[Peer]
+PublicKey = $SRV_PUB64
+Endpoint = 192.168.90.2:51820
+AllowedIPs = 0.0.0.0/0
+EOF
+chmod 600 "$CONF"/*.conf
+
+# snapshot NS: everything `up` may touch, for an exact before/after compare.
+snapshot() {
+	{
+		ip -n "$1" -o addr
+		ip -n "$1" route show table all
+		ip -n "$1" -6 route show table all
+		ip -n "$1" rule
+		ip -n "$1" -6 rule
+		ip -n "$1" -o link | sed 's/ link\/.*//'
+	} 2>&1
+}
+tunnel() { ip netns exec "$1" "$AWG_TUNNEL" "${@:2}"; }
+# same_as_before NS WHAT: the namespace's snapshot equals $before (a diff on failure).
+same_as_before() {
+	local now
+	now=$(snapshot "$1")
+	if [ "$now" != "$before" ]; then
+		diff <(printf '%s\n' "$before") <(printf '%s\n' "$now") >&2 || true
+		fail "$2: the namespace differs from before (diff above)"
+	fi
+	ok "$2: identical to before"
+}
+_CLEANUP_HOOKS+=("ip netns exec $NS_C $AWG_TUNNEL down awgtc >/dev/null 2>&1"
+		 "ip netns exec $NS_S $AWG_TUNNEL down awgts >/dev/null 2>&1")
+
+check "a config error is reported as file:line:column and configures nothing"
+# The snapshot must not catch the veth's IPv6 link-local address still tentative (DAD).
+wait_until 10 "IPv6 DAD on the client's veth" bash -c "! ip -n $NS_C addr | grep -q tentative"
+before=$(snapshot "$NS_C")
+sed 's/^Address = /Adress = /' "$CONF/awgtc.conf" >"$CONF/bad.conf"
+chmod 600 "$CONF/bad.conf"
+out=$(tunnel "$NS_C" up "$CONF/bad.conf" 2>&1) && fail "up accepted an unknown key"
+[[ $out == *"$CONF/bad.conf:3:1:"*Adress* ]] || fail "error not file:line:col quoting the key: $out"
+ok "error: ${out%%$'\n'*}"
+same_as_before "$NS_C" "client namespace after a failed up"
+
+check "a failing PreUp aborts up and leaves nothing"
+sed 's/^PreUp = .*/PreUp = exit 3/' "$CONF/awgtc.conf" >"$CONF/awgtf.conf"
+chmod 600 "$CONF/awgtf.conf"
+out=$(tunnel "$NS_C" up "$CONF/awgtf.conf" 2>&1) && fail "up succeeded with a failing PreUp"
+[[ $out == *"PreUp script failed (status 3)"* ]] || fail "no PreUp failure message: $out"
+same_as_before "$NS_C" "client namespace after a failed PreUp"
+
+check "server and client up (full tunnel on the client)"
+tunnel "$NS_S" up "$CONF/awgts.conf"
+tunnel "$NS_C" up "$CONF/awgtc.conf"
+ip -n "$NS_C" link show awgtc >/dev/null || fail "no interface awgtc"
+wait_ping "$NS_C" 10.90.0.1 10
+ping_check "$NS_C" 10.90.0.1 3
+ok "client reaches the server's tunnel address"
+
+check "awgd under awg-tunnel: no capabilities, no_new_privs, seccomp"
+apid=$(pgrep -f "awgd -f --user nobody awgtc" | head -1)
+[ -n "$apid" ] || fail "no awgd for awgtc"
+assert_eq "$(awk '/^CapEff:/{print $2}' "/proc/$apid/status")" 0000000000000000 "CapEff"
+assert_eq "$(awk '/^NoNewPrivs:/{print $2}' "/proc/$apid/status")" 1 "NoNewPrivs"
+assert_eq "$(awk '/^Seccomp:/{print $2}' "/proc/$apid/status")" 2 "Seccomp"
+assert_eq "$(awk '/^Uid:/{print $2}' "/proc/$apid/status")" "$(id -u nobody)" "uid"
+
+check "MTU counts S4: 1500 - 20 (IPv4) - 8 - 32 - 23 = 1417"
+assert_eq "$(ip -n "$NS_C" -o link show awgtc | sed -n 's/.* mtu \([0-9]*\).*/\1/p')" 1417 "client MTU"
+
+check "the internet host is reached only through the tunnel; the endpoint stays reachable"
+ip -n "$NS_C" route get 192.168.91.2 | grep -q "dev awgtc" || fail "route to I: $(ip -n "$NS_C" route get 192.168.91.2)"
+ip netns exec "$NS_C" tcpdump -i vc -n -U -w "$LOGDIR/under.pcap" 2>/dev/null &
+tpid=$!
+_PIDS+=("$tpid")
+sleep 1
+ping_check "$NS_C" 192.168.91.2 5
+ping_check "$NS_C" 192.168.90.2 2
+sleep 0.5
+kill "$tpid"
+wait "$tpid" 2>/dev/null || true
+icmp_to_i=$(tcpdump -n -r "$LOGDIR/under.pcap" 'icmp and host 192.168.91.2' 2>/dev/null | wc -l)
+udp=$(tcpdump -n -r "$LOGDIR/under.pcap" 'udp and host 192.168.90.2 and port 51820' 2>/dev/null | wc -l)
+assert_eq "$icmp_to_i" 0 "cleartext ICMP to the internet host on the underlay"
+assert_ge "$udp" 5 "tunnel datagrams on the underlay"
+
+check "client down leaves the namespace as it was; the scripts ran in order"
+tunnel "$NS_C" down awgtc
+same_as_before "$NS_C" "client namespace after down"
+assert_eq "$(tr '\n' '|' <"$SCRIPTLOG")" "preup awgtc awgtc awgtc|postup awgtc|predown awgtc|postdown awgtc|" "script log"
+proc_gone "$apid" || fail "awgd still running after down"
+
+check "after SIGKILL of awg-tunnel, down removes what it left"
+tunnel "$NS_C" up "$CONF/awgtc.conf"
+tpid=$(pgrep -f "awg-tunnel up $CONF/awgtc.conf" | head -1)
+[ -n "$tpid" ] || fail "no awg-tunnel process for awgtc"
+kill -KILL "$tpid"
+sleep 0.3
+ip -n "$NS_C" rule | grep -q 51820 || fail "the rules should still be there after SIGKILL"
+out=$(tunnel "$NS_C" down awgtc 2>&1) || fail "down after SIGKILL failed: $out"
+same_as_before "$NS_C" "client namespace after crash cleanup"
+
+check "after SIGKILL, the next up cleans up and comes up"
+tunnel "$NS_C" up "$CONF/awgtc.conf"
+tpid=$(pgrep -f "awg-tunnel up $CONF/awgtc.conf" | head -1)
+kill -KILL "$tpid"
+sleep 0.3
+out=$(tunnel "$NS_C" up "$CONF/awgtc.conf" 2>&1) || fail "up after SIGKILL failed: $out"
+[[ $out == *"cleaned up after an earlier awg-tunnel"* ]] || fail "no cleanup message: $out"
+wait_ping "$NS_C" 10.90.0.1 10
+tunnel "$NS_C" down awgtc
+same_as_before "$NS_C" "client namespace after the second down"
+tunnel "$NS_S" down awgts
+out=$(tunnel "$NS_S" down awgts 2>&1) && fail "down of a stopped tunnel succeeded"
+[[ $out == *"'awgts' is not up"* ]] || fail "unexpected message: $out"
+ok "down of a tunnel that is not up: $out"
