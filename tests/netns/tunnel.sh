@@ -109,6 +109,27 @@ out=$(tunnel "$NS_C" up "$CONF/bad.conf" 2>&1) && fail "up accepted an unknown k
 ok "error: ${out%%$'\n'*}"
 same_as_before "$NS_C" "client namespace after a failed up"
 
+check "bad configs: each refused with a message naming the problem, nothing configured"
+# bad_conf NAME SED-EXPR... : a copy of the client config with edits; EXPECT = message pattern.
+bad_case() {
+	local name=$1 expect=$2 edit=$3 out
+	sed "$edit" "$CONF/awgtc.conf" >"$CONF/$name.conf"
+	chmod 600 "$CONF/$name.conf"
+	out=$(tunnel "$NS_C" up "$CONF/$name.conf" 2>&1) && fail "$name: up accepted it"
+	[[ $out == *$expect* ]] || fail "$name: expected '$expect' in: $out"
+	ip -n "$NS_C" link show "$name" >/dev/null 2>&1 && fail "$name: an interface was left"
+	ok "$name: ${out##*$'\n'}"
+}
+bad_case badsec "$CONF/badsec.conf:" '$a [Interface]\nPrivateKey = '"$CLI_PRIV64"
+bad_case badkey "$CONF/badkey.conf:2:" "s|^PrivateKey = .*|PrivateKey = notakey|"
+bad_case badcidr "$CONF/badcidr.conf:" "s|^AllowedIPs = .*|AllowedIPs = 10.0.0.0/33|"
+bad_case badh "H" "s|^H2 = .*|H2 = 1020325000-1020325500|"
+bad_case bads "12" "s|^S1 = .*|S1 = 4|"
+bad_case badj "Jmin" "s|^Jmin = .*|Jmin = 90|"
+WG_ENDPOINT_RESOLUTION_RETRIES=0 bad_case badhost "cannot resolve endpoint host 'no-such-host.invalid'" \
+	"s|^Endpoint = .*|Endpoint = no-such-host.invalid:51820|"
+same_as_before "$NS_C" "client namespace after the bad configs"
+
 check "a failing PreUp aborts up and leaves nothing"
 sed 's/^PreUp = .*/PreUp = exit 3/' "$CONF/awgtc.conf" >"$CONF/awgtf.conf"
 chmod 600 "$CONF/awgtf.conf"
@@ -156,6 +177,33 @@ tunnel "$NS_C" down awgtc
 same_as_before "$NS_C" "client namespace after down"
 assert_eq "$(tr '\n' '|' <"$SCRIPTLOG")" "preup awgtc awgtc awgtc|postup awgtc|predown awgtc|postdown awgtc|" "script log"
 proc_gone "$apid" || fail "awgd still running after down"
+
+check "run (foreground): readiness over NOTIFY_SOCKET; awgd dies -> teardown, exit status 1"
+NOTIFY=$LOGDIR/notify.sock
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(20)
+print(s.recv(256).decode(), flush=True)
+' "$NOTIFY" >"$LOGDIR/notify.out" 2>&1 &
+npid=$!
+_PIDS+=("$npid")
+wait_until 5 "notify socket" test -S "$NOTIFY"
+ip netns exec "$NS_C" env NOTIFY_SOCKET="$NOTIFY" "$AWG_TUNNEL" run "$CONF/awgtc.conf" \
+	>"$LOGDIR/run.out" 2>&1 &
+rpid=$!
+_PIDS+=("$rpid")
+wait "$npid" || fail "no readiness message: $(cat "$LOGDIR/notify.out")"
+assert_eq "$(cat "$LOGDIR/notify.out")" "READY=1" "sd_notify message"
+ping_check "$NS_C" 10.90.0.1 2
+apid=$(pgrep -f "awgd -f --user nobody awgtc" | head -1)
+kill -KILL "$apid"
+st=0
+wait "$rpid" || st=$?
+assert_eq "$st" 1 "exit status of awg-tunnel run after awgd died"
+grep -q "awgd exited" "$LOGDIR/run.out" || fail "no message about awgd: $(cat "$LOGDIR/run.out")"
+same_as_before "$NS_C" "client namespace after awgd died"
 
 check "after SIGKILL of awg-tunnel, down removes what it left"
 tunnel "$NS_C" up "$CONF/awgtc.conf"
