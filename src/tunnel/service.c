@@ -28,6 +28,7 @@
 
 #include "awg.h"
 #include "crypto.h"
+#include "dns.h"
 #include "mtu.h"
 #include "netcfg.h"
 #include "uapi.h"
@@ -567,6 +568,8 @@ static int remove_remnants(const char *name, uint32_t table, pid_t awgd, bool *f
 			kill(awgd, SIGKILL);
 		*found = true;
 	}
+	if (awg_dns_revert(name))
+		*found = true;
 	ret = awg_netcfg_open(&nc);
 
 	if (ret < 0)
@@ -708,9 +711,15 @@ static int bring_up(struct awg_tunnel *t, struct live *l)
 	ret = configure_network(t, l);
 	if (ret < 0)
 		return ret;
+	/* The state file first: a crash from here on leaves a record of the DNS change too. */
 	ret = write_state(t, l);
 	if (ret < 0) {
 		err(t, "cannot write the state file: %s", strerror(-ret));
+		return ret;
+	}
+	ret = awg_dns_apply(t->name, &t->conf);
+	if (ret < 0) {
+		err(t, "cannot set the DNS servers: %s", strerror(-ret));
 		return ret;
 	}
 	ret = run_scripts(t, &t->conf.post_up, "PostUp");

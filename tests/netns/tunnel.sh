@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # awg-tunnel in three namespaces: client C, server S, an "internet" host I behind S (S forwards).
 #   - up/down of a full tunnel (AllowedIPs = 0.0.0.0/0) leaves C exactly as before (addresses,
-#     routes of all tables, rules, v4 and v6);
+#     routes of all tables, rules, v4 and v6, resolv.conf); DNS servers and search domains are
+#     in C's resolv.conf while up;
 #   - C reaches I only through the tunnel (no cleartext ICMP on the underlay), the endpoint
 #     stays reachable (no routing loop);
 #   - the computed MTU counts S4; the scripts run in order with the tunnel-name environment; a
@@ -26,6 +27,12 @@ ns_link "$NS_C" vc 192.168.90.1/24 "$NS_S" vs 192.168.90.2/24
 ns_link "$NS_S" vsi 192.168.91.1/24 "$NS_I" vi 192.168.91.2/24
 ip -n "$NS_I" route add 10.90.0.0/24 via 192.168.91.1
 ip netns exec "$NS_S" sysctl -qw net.ipv4.ip_forward=1
+# The client namespace's own resolv.conf (ip netns exec bind-mounts it over /etc/resolv.conf),
+# so that DNS changes stay inside the test; the managed-file mode, never the host's resolvconf.
+mkdir -p "/etc/netns/$NS_C"
+printf 'nameserver 192.0.2.53\noptions edns0\n' >"/etc/netns/$NS_C/resolv.conf"
+_CLEANUP_HOOKS+=("rm -rf /etc/netns/$NS_C")
+export AWG_TUNNEL_DNS=file
 CONF=$LOGDIR/conf
 mkdir -m 700 "$CONF"
 keypair SRV
@@ -60,6 +67,7 @@ cat >"$CONF/awgtc.conf" <<EOF
 [Interface]
 PrivateKey = $CLI_PRIV64
 Address = 10.90.0.2/32
+DNS = 10.90.0.1, corp.example, lab.example
 PreUp = echo "preup %i \$AMNEZIAWG_TUNNEL_NAME \$WIREGUARD_TUNNEL_NAME" >> $SCRIPTLOG
 PostUp = echo "postup %i" >> $SCRIPTLOG
 PreDown = echo "predown %i" >> $SCRIPTLOG
@@ -82,6 +90,7 @@ snapshot() {
 		ip -n "$1" rule
 		ip -n "$1" -6 rule
 		ip -n "$1" -o link | sed 's/ link\/.*//'
+		ip netns exec "$1" cat /etc/resolv.conf
 	} 2>&1
 }
 tunnel() { ip netns exec "$1" "$AWG_TUNNEL" "${@:2}"; }
@@ -152,6 +161,13 @@ assert_eq "$(awk '/^CapEff:/{print $2}' "/proc/$apid/status")" 0000000000000000 
 assert_eq "$(awk '/^NoNewPrivs:/{print $2}' "/proc/$apid/status")" 1 "NoNewPrivs"
 assert_eq "$(awk '/^Seccomp:/{print $2}' "/proc/$apid/status")" 2 "Seccomp"
 assert_eq "$(awk '/^Uid:/{print $2}' "/proc/$apid/status")" "$(id -u nobody)" "uid"
+
+check "DNS servers and search domains in the client's resolver config"
+rc=$(ip netns exec "$NS_C" cat /etc/resolv.conf)
+[[ $rc == *"nameserver 10.90.0.1"* ]] || fail "no tunnel nameserver in: $rc"
+[[ $rc == *"search corp.example lab.example"* ]] || fail "no search domains in: $rc"
+[[ $rc != *192.0.2.53* ]] || fail "the original nameserver is still there: $rc"
+ok "resolv.conf: $(printf '%s' "$rc" | tr '\n' '|')"
 
 check "MTU counts S4: 1500 - 20 (IPv4) - 8 - 32 - 23 = 1417"
 assert_eq "$(ip -n "$NS_C" -o link show awgtc | sed -n 's/.* mtu \([0-9]*\).*/\1/p')" 1417 "client MTU"
