@@ -1,37 +1,39 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# The main job: two network namespaces, an awgd in each, joined by an AmneziaWG 3.1 tunnel
-# (junk, I1 decoy, S1-S4 prefixes, ranged H1-H4, header protection, padding, trailers);
-# prints the status of both ends, pings through the tunnel and moves 64 MiB through it.
-# Needs root. Cleans up after itself. Usage: scripts/demo-netns.sh [BUILD_DIR]
+# The main job: two network namespaces joined by a veth pair, a server and a client tunnel
+# brought up with `awg-tunnel up` from two awg-quick config files, on AmneziaWG 3.1 parameters
+# (junk, I1 decoy, S1-S4 prefixes, ranged H1-H4, header protection, padding, trailers).
+# Prints `awg show` of both ends, pings through the tunnel, moves 64 MiB through it with
+# checksums, and takes both tunnels down again. Needs root. Cleans up after itself.
+# Usage: scripts/demo-netns.sh [BUILD_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=${1:-build}
-awgd=$build/awgd
-uapi=tests/netns/uapi.py
-A=awg-demo-a B=awg-demo-b IFA=awgdemo0 IFB=awgdemo1
-SOCK=/var/run/amneziawg
+build=$(readlink -f "${1:-build}")
+tunnel=$build/src/tunnel/awg-tunnel
+awg=$build/src/tools/awg
+export AWGD=$build/awgd
+A=awg-demo-a B=awg-demo-b
+CONF=$(mktemp -d /tmp/awg-demo.XXXXXX)
 
 cleanup() {
+	ip netns exec $A "$tunnel" down "$CONF/awgdemo1.conf" >/dev/null 2>&1 || true
+	ip netns exec $B "$tunnel" down "$CONF/awgdemo0.conf" >/dev/null 2>&1 || true
 	for ns in $A $B; do
 		ip netns pids $ns 2>/dev/null | xargs -r kill 2>/dev/null || true
 	done
 	sleep 0.2
 	ip netns del $A 2>/dev/null || true
 	ip netns del $B 2>/dev/null || true
-	rm -f $SOCK/$IFA.sock $SOCK/$IFB.sock
+	rm -rf "$CONF"
 }
 trap cleanup EXIT
 
 [ "$(id -u)" -eq 0 ] || { echo "demo-netns: needs root (network namespaces)"; exit 1; }
-[ -x "$awgd" ] || { echo "demo-netns: $awgd not built"; exit 1; }
+for f in "$tunnel" "$awg" "$AWGD"; do
+	[ -x "$f" ] || { echo "demo-netns: $f not built"; exit 1; }
+done
 cleanup
-
-hexkey() { python3 -c 'import base64,sys; print(base64.b64decode(sys.argv[1]).hex())' "$1"; }
-wait_sock() {
-	for _ in $(seq 50); do [ -S "$1" ] && return 0; sleep 0.1; done
-	echo "demo-netns: $1 did not appear"; exit 1
-}
+mkdir -m 700 "$CONF"
 
 echo "==> namespaces $A (192.168.77.1) and $B (192.168.77.2), joined by a veth pair"
 ip netns add $A
@@ -43,48 +45,55 @@ for ns in $A $B; do ip -n $ns link set lo up; done
 ip -n $A link set veth-demo-a up
 ip -n $B link set veth-demo-b up
 
-echo "==> starting awgd in each namespace"
-ip netns exec $A "$awgd" -f $IFA >/dev/null 2>/tmp/$IFA.log &
-ip netns exec $B "$awgd" -f $IFB >/dev/null 2>/tmp/$IFB.log &
-wait_sock $SOCK/$IFA.sock
-wait_sock $SOCK/$IFB.sock
+KS=$("$awg" genkey) KC=$("$awg" genkey)
+PS=$(echo "$KS" | "$awg" pubkey) PC=$(echo "$KC" | "$awg" pubkey)
+HP=$("$awg" genpsk)
+AWG31="Jc = 4
+Jmin = 40
+Jmax = 70
+S1 = 15
+S2 = 18
+S3 = 20
+S4 = 23
+H1 = 1020325451-1020335451
+H2 = 3288052141-3288062141
+H3 = 1766607858-1766617858
+H4 = 2528465083-2528475083
+I1 = <r 2><b 0x858000010001000000000669636c6f756403636f6d0000010001c00c000100010000105a00044d583737>
+HeaderProtectionKey = $HP
+ContentPaddingAddition = 0-64
+RandomTrailers = 1"
 
-KA=$(python3 -c 'import os,base64; print(base64.b64encode(os.urandom(32)).decode())')
-KB=$(python3 -c 'import os,base64; print(base64.b64encode(os.urandom(32)).decode())')
-PA=$(echo "$KA" | wg pubkey)
-PB=$(echo "$KB" | wg pubkey)
-HP=$(python3 -c 'import os; print(os.urandom(32).hex())')
-awg_params() {
-	cat <<P
-jc=4
-jmin=40
-jmax=70
-s1=15
-s2=18
-s3=20
-s4=23
-h1=1020325451-1020335451
-h2=3288052141-3288062141
-h3=1766607858-1766617858
-h4=2528465083-2528475083
-i1=<r 2><b 0x858000010001000000000669636c6f756403636f6d0000010001c00c000100010000105a00044d583737>
-header_protection_key=$HP
-content_padding_addition=0-64
-random_trailers=1
-P
-}
+cat >"$CONF/awgdemo0.conf" <<EOF
+# The server, in $B.
+[Interface]
+PrivateKey = $KS
+ListenPort = 51821
+Address = 10.77.0.2/24
+$AWG31
 
-echo "==> configuring both ends over UAPI (AmneziaWG 3.1 parameters)"
-{ echo "private_key=$(hexkey "$KA")"; echo "listen_port=51820"; awg_params
-  echo "public_key=$(hexkey "$PB")"; echo "endpoint=192.168.77.2:51821"
-  echo "allowed_ip=10.77.0.2/32"; } | python3 $uapi $SOCK/$IFA.sock set
-{ echo "private_key=$(hexkey "$KB")"; echo "listen_port=51821"; awg_params
-  echo "public_key=$(hexkey "$PA")"; echo "allowed_ip=10.77.0.1/32"; } |
-	python3 $uapi $SOCK/$IFB.sock set
-ip -n $A addr add 10.77.0.1/24 dev $IFA
-ip -n $B addr add 10.77.0.2/24 dev $IFB
-ip -n $A link set $IFA mtu 1400 up
-ip -n $B link set $IFB mtu 1400 up
+[Peer]
+PublicKey = $PC
+AllowedIPs = 10.77.0.1/32
+EOF
+cat >"$CONF/awgdemo1.conf" <<EOF
+# The client, in $A.
+[Interface]
+PrivateKey = $KC
+Address = 10.77.0.1/24
+$AWG31
+
+[Peer]
+PublicKey = $PS
+Endpoint = 192.168.77.2:51821
+AllowedIPs = 10.77.0.0/24
+PersistentKeepalive = 25
+EOF
+chmod 600 "$CONF"/*.conf
+
+echo "==> awg-tunnel up (server in $B, client in $A)"
+ip netns exec $B "$tunnel" up "$CONF/awgdemo0.conf"
+ip netns exec $A "$tunnel" up "$CONF/awgdemo1.conf"
 
 echo "==> ping through the tunnel"
 ip netns exec $A ping -c 5 -i 0.2 -W 2 10.77.0.2
@@ -93,8 +102,14 @@ echo "==> 64 MiB through the tunnel, checksummed on both ends"
 python3 scripts/transfer.py $A $B 10.77.0.2 64
 
 echo
-python3 scripts/show.py $SOCK/$IFA.sock $IFA
+echo "==> awg show (client, $A)"
+WG_COLOR_MODE=never ip netns exec $A "$awg" show awgdemo1
 echo
-python3 scripts/show.py $SOCK/$IFB.sock $IFB
+echo "==> awg show (server, $B)"
+WG_COLOR_MODE=never ip netns exec $B "$awg" show awgdemo0
 echo
+echo "==> awg-tunnel down"
+ip netns exec $A "$tunnel" down "$CONF/awgdemo1.conf"
+ip netns exec $B "$tunnel" down "$CONF/awgdemo0.conf"
+ip -n $A link show awgdemo1 >/dev/null 2>&1 && { echo "demo-netns: awgdemo1 still there"; exit 1; }
 echo "demo-netns: OK"
