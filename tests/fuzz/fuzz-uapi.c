@@ -83,5 +83,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_get(&dev);
 	check_write_set(&dev);
 	awg_conf_free(&dev);
+	/* The same bytes as a `get` answer, as the awg CLI and awg-tunnel read it from a daemon. */
+	awg_conf_init(&dev);
+	(void)awg_uapi_parse_get(&dev, in, size, &err);
+	awg_conf_free(&dev);
 	return 0;
 }
