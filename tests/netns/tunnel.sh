@@ -15,6 +15,7 @@ TEST=tunnel
 . "$(dirname "$0")/lib.sh"
 netns_init
 : "${AWG_TUNNEL:=$NETNS_DIR/../../build/src/tunnel/awg-tunnel}"
+: "${AWG_CLI:=$NETNS_DIR/../../build/src/tools/awg}"
 AWG_TUNNEL=$(readlink -f "$AWG_TUNNEL")
 [ -x "$AWG_TUNNEL" ] || fail "AWG_TUNNEL=$AWG_TUNNEL is not executable"
 export AWGD
@@ -26,12 +27,17 @@ ns_add "$NS_I"
 ns_link "$NS_C" vc 192.168.90.1/24 "$NS_S" vs 192.168.90.2/24
 ns_link "$NS_S" vsi 192.168.91.1/24 "$NS_I" vi 192.168.91.2/24
 ip -n "$NS_I" route add 10.90.0.0/24 via 192.168.91.1
+ip -n "$NS_C" addr add fd00:90::1/64 dev vc nodad
+ip -n "$NS_S" addr add fd00:90::2/64 dev vs nodad
 ip netns exec "$NS_S" sysctl -qw net.ipv4.ip_forward=1
 # The client namespace's own resolv.conf (ip netns exec bind-mounts it over /etc/resolv.conf),
 # so that DNS changes stay inside the test; the managed-file mode, never the host's resolvconf.
+_CLEANUP_HOOKS+=("ip netns exec $NS_C $AWG_TUNNEL down awgt6 >/dev/null 2>&1"
+		 "ip netns exec $NS_C $AWG_TUNNEL down awgtc >/dev/null 2>&1"
+		 "ip netns exec $NS_S $AWG_TUNNEL down awgts >/dev/null 2>&1"
+		 "rm -rf /etc/netns/$NS_C")	# last: a down restores resolv.conf through it
 mkdir -p "/etc/netns/$NS_C"
 printf 'nameserver 192.0.2.53\noptions edns0\n' >"/etc/netns/$NS_C/resolv.conf"
-_CLEANUP_HOOKS+=("rm -rf /etc/netns/$NS_C")
 export AWG_TUNNEL_DNS=file
 CONF=$LOGDIR/conf
 mkdir -m 700 "$CONF"
@@ -104,8 +110,6 @@ same_as_before() {
 	fi
 	ok "$2: identical to before"
 }
-_CLEANUP_HOOKS+=("ip netns exec $NS_C $AWG_TUNNEL down awgtc >/dev/null 2>&1"
-		 "ip netns exec $NS_S $AWG_TUNNEL down awgts >/dev/null 2>&1")
 
 check "a config error is reported as file:line:column and configures nothing"
 # The snapshot must not catch the veth's IPv6 link-local address still tentative (DAD).
@@ -193,6 +197,21 @@ tunnel "$NS_C" down awgtc
 same_as_before "$NS_C" "client namespace after down"
 assert_eq "$(tr '\n' '|' <"$SCRIPTLOG")" "preup awgtc awgtc awgtc|postup awgtc|predown awgtc|postdown awgtc|" "script log"
 proc_gone "$apid" || fail "awgd still running after down"
+
+check "an IPv6 endpoint: the tunnel works over IPv6, and the MTU counts the 40-byte header"
+sed -e 's|^Endpoint = .*|Endpoint = [fd00:90::2]:51820|' -e 's|^AllowedIPs = .*|AllowedIPs = 10.90.0.1/32|' \
+	-e '/^DNS/d' -e '/^Pre/d' -e '/^Post/d' "$CONF/awgtc.conf" >"$CONF/awgt6.conf"
+chmod 600 "$CONF/awgt6.conf"
+tunnel "$NS_C" up "$CONF/awgt6.conf"
+wait_ping "$NS_C" 10.90.0.1 10
+ping_check "$NS_C" 10.90.0.1 3
+assert_eq "$(ip -n "$NS_C" -o link show awgt6 | sed -n 's/.* mtu \([0-9]*\).*/\1/p')" 1397 \
+	"MTU over IPv6 (1500 - 40 - 8 - 32 - 23)"
+ep=$(ip netns exec "$NS_S" "$AWG_CLI" show awgts endpoints)
+[[ $ep == *"[fd00:90::1]:"* ]] || fail "the server does not see the client over IPv6: $ep"
+ok "server sees the client at ${ep##*$'\t'}"
+tunnel "$NS_C" down awgt6
+same_as_before "$NS_C" "client namespace after the IPv6 tunnel"
 
 check "run (foreground): readiness over NOTIFY_SOCKET; awgd dies -> teardown, exit status 1"
 NOTIFY=$LOGDIR/notify.sock
