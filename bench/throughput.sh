@@ -167,19 +167,14 @@ start_engine() {
 	sockets+=("$eng_sock")
 }
 
+# The spec §7.4 example set (scripts/awg31-params.conf) as UAPI keys: "Jc = 4" -> "jc=4".
+awg31_uapi() {
+	sed -e '/^#/d' -e 's/ = /=/' -e 's/^\(.\)/\L\1/' "$root/scripts/awg31-params.conf"
+}
+
 awg_lines() {
 	cat <<-EOF
-	jc=4
-	jmin=40
-	jmax=70
-	s1=15
-	s2=18
-	s3=20
-	s4=23
-	h1=1020325451-1020335451
-	h2=3288052141-3288062141
-	h3=1766607858-1766617858
-	h4=2528465083-2528475083
+	$(awg31_uapi)
 	header_protection_key=$(b64hex Xwxsi7X0f2osHS6aC3xNPi8aC5yNfm9aSzwtHg+ai3w=)
 	EOF
 }

@@ -48,17 +48,7 @@ ip -n $B link set veth-demo-b up
 KS=$("$awg" genkey) KC=$("$awg" genkey)
 PS=$(echo "$KS" | "$awg" pubkey) PC=$(echo "$KC" | "$awg" pubkey)
 HP=$("$awg" genpsk)
-AWG31="Jc = 4
-Jmin = 40
-Jmax = 70
-S1 = 15
-S2 = 18
-S3 = 20
-S4 = 23
-H1 = 1020325451-1020335451
-H2 = 3288052141-3288062141
-H3 = 1766607858-1766617858
-H4 = 2528465083-2528475083
+AWG31="$(cat scripts/awg31-params.conf)
 I1 = <r 2><b 0x858000010001000000000669636c6f756403636f6d0000010001c00c000100010000105a00044d583737>
 HeaderProtectionKey = $HP
 ContentPaddingAddition = 0-64

@@ -97,17 +97,7 @@ cat >"$LOGDIR/awg.conf" <<CONF
 [Interface]
 PrivateKey = $KC_PRIV64
 ListenPort = 53046
-Jc = 4
-Jmin = 40
-Jmax = 70
-S1 = 15
-S2 = 18
-S3 = 20
-S4 = 23
-H1 = 1020325451-1020335451
-H2 = 3288052141-3288062141
-H3 = 1766607858-1766617858
-H4 = 2528465083-2528475083
+$(cat "$NETNS_DIR/../../scripts/awg31-params.conf")
 I1 = $I1
 I2 = <b 0x1603010200><r 32><t>
 HeaderProtectionKey = $HPK64

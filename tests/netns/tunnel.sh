@@ -44,17 +44,7 @@ mkdir -m 700 "$CONF"
 keypair SRV
 keypair CLI
 HP=$(wg genpsk)
-AWG="Jc = 4
-Jmin = 40
-Jmax = 70
-S1 = 15
-S2 = 18
-S3 = 20
-S4 = 23
-H1 = 1020325451-1020335451
-H2 = 3288052141-3288062141
-H3 = 1766607858-1766617858
-H4 = 2528465083-2528475083
+AWG="$(cat "$NETNS_DIR/../../scripts/awg31-params.conf")
 HeaderProtectionKey = $HP"
 
 cat >"$CONF/awgts.conf" <<EOF
