@@ -668,6 +668,13 @@ static int bring_up(struct awg_tunnel *t, struct live *l)
 			if (is_default(&t->conf.peers[i].allowed_ips[k]) &&
 			    t->conf.table == AWG_TABLE_AUTO)
 				l->table = FULL_TUNNEL_TABLE;
+	/*
+	 * As wg-quick: a configured FwMark is also the full tunnel's table, so the rule
+	 * "not fwmark T" exempts exactly what the sockets mark (else the tunnel's own
+	 * datagrams would be routed into it).
+	 */
+	if (l->table && (t->conf.has & AWG_CONF_HAS_FWMARK) && t->conf.fwmark)
+		l->table = t->conf.fwmark;
 	ret = run_scripts(t, &t->conf.pre_up, "PreUp");
 	if (ret < 0)
 		return ret;
