@@ -609,13 +609,78 @@ static int check_stale(const struct awg_tunnel *t)
 
 /* ---- the service ---- */
 
-static void teardown(const struct awg_tunnel *t, struct live *l)
+/* Moves the awg-quick keys (which UAPI does not know) from one model to the other. */
+static void swap_quick_keys(struct awg_conf *a, struct awg_conf *b)
+{
+	const uint64_t quick = AWG_CONF_HAS_MTU | AWG_CONF_HAS_TABLE | AWG_CONF_HAS_SAVE_CONFIG;
+	struct awg_conf tmp = *a;
+	uint64_t ha = a->has & quick, hb = b->has & quick;
+
+	a->addresses = b->addresses, a->n_addresses = b->n_addresses;
+	a->dns_servers = b->dns_servers, a->n_dns_servers = b->n_dns_servers;
+	a->dns_search = b->dns_search, a->mtu = b->mtu, a->table = b->table;
+	a->table_number = b->table_number, a->save_config = b->save_config;
+	a->pre_up = b->pre_up, a->post_up = b->post_up;
+	a->pre_down = b->pre_down, a->post_down = b->post_down;
+	b->addresses = tmp.addresses, b->n_addresses = tmp.n_addresses;
+	b->dns_servers = tmp.dns_servers, b->n_dns_servers = tmp.n_dns_servers;
+	b->dns_search = tmp.dns_search, b->mtu = tmp.mtu, b->table = tmp.table;
+	b->table_number = tmp.table_number, b->save_config = tmp.save_config;
+	b->pre_up = tmp.pre_up, b->post_up = tmp.post_up;
+	b->pre_down = tmp.pre_down, b->post_down = tmp.post_down;
+	a->has = (a->has & ~quick) | hb;
+	b->has = (b->has & ~quick) | ha;
+}
+
+/*
+ * SaveConfig = true: the running configuration (peers and keys as they are now, e.g. after
+ * `awg set`) with the file's awg-quick keys replaces the file, atomically, mode 0600.
+ */
+static void save_config(struct awg_tunnel *t)
+{
+	struct awg_conf run;
+	char tmp[4200], *out = NULL;
+	size_t len = 0;
+	int fd, ret;
+
+	awg_conf_init(&run);
+	ret = awg_ipc_get(t->name, &run);
+	if (!ret) {
+		swap_quick_keys(&run, &t->conf);
+		ret = awg_conf_write(&run, &out, &len, AWG_CONF_WRITE_QUICK);
+		swap_quick_keys(&run, &t->conf);
+	}
+	awg_conf_free(&run);
+	if (ret < 0) {
+		err(t, "SaveConfig: cannot read the running configuration: %s", strerror(-ret));
+		return;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.awg-tunnel.tmp", t->path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	ret = fd < 0 ? -errno : 0;
+	if (!ret && (write(fd, out, len) != (ssize_t)len || fsync(fd) < 0))
+		ret = -EIO;
+	if (fd >= 0 && close(fd) < 0 && !ret)
+		ret = -EIO;
+	if (!ret && rename(tmp, t->path) < 0)
+		ret = -errno;
+	if (ret < 0) {
+		err(t, "SaveConfig: cannot write %s: %s", t->path, strerror(-ret));
+		unlink(tmp);
+	}
+	awg_wipe(out, len);
+	free(out);
+}
+
+static void teardown(struct awg_tunnel *t, struct live *l)
 {
 	char path[4096];
 	bool found = false;
 
 	if (l->scripts_up)
 		run_scripts(t, &t->conf.pre_down, "PreDown");
+	if (l->scripts_up && t->conf.save_config)
+		save_config(t);
 	stop_awgd(l);
 	if (l->nc) {
 		awg_netcfg_close(l->nc);

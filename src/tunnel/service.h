@@ -15,6 +15,7 @@
 
 struct awg_tunnel {
 	char name[AWG_TUNNEL_NAME_MAX + 1];
+	char path[4096];		/* the config file (SaveConfig writes it back) */
 	struct awg_conf conf;		/* as loaded; owned */
 	const char *awgd;		/* the engine binary */
 	const char *user;		/* awgd runs as this user */

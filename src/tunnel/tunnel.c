@@ -88,11 +88,15 @@ out:
 	return ret;
 }
 
-/* Resolves arg, reads and parses the config into c (freshly initialised). 0 or 1 (reported). */
-static int load(const char *arg, struct awg_conf *c, char name[AWG_TUNNEL_NAME_MAX + 1])
+/*
+ * Resolves arg, reads and parses the config into c (freshly initialised); path receives the
+ * file's path (4096 bytes). 0 or 1 (reported).
+ */
+static int load(const char *arg, struct awg_conf *c, char name[AWG_TUNNEL_NAME_MAX + 1],
+		char *path)
 {
 	struct awg_parse_error err = { 0 };
-	char path[4096], *text = NULL;
+	char *text = NULL;
 	const char *why;
 	size_t len = 0;
 	int ret;
@@ -128,13 +132,13 @@ static int load(const char *arg, struct awg_conf *c, char name[AWG_TUNNEL_NAME_M
 
 static int cmd_strip(const char *arg)
 {
-	char name[AWG_TUNNEL_NAME_MAX + 1], *out = NULL;
+	char name[AWG_TUNNEL_NAME_MAX + 1], path[4096], *out = NULL;
 	struct awg_conf c;
 	size_t len = 0;
 	int ret;
 
 	awg_conf_init(&c);
-	ret = load(arg, &c, name);
+	ret = load(arg, &c, name, path);
 	if (!ret && awg_conf_write(&c, &out, &len, 0) < 0) {
 		fprintf(stderr, "awg-tunnel: %s: cannot write the stripped config\n", name);
 		ret = 1;
@@ -187,7 +191,7 @@ static int cmd_run(const char *arg, bool detach)
 	if (!t.user || !*t.user)
 		t.user = "nobody";
 	awg_conf_init(&t.conf);
-	if (load(arg, &t.conf, t.name)) {
+	if (load(arg, &t.conf, t.name, t.path)) {
 		awg_conf_free(&t.conf);
 		return 1;
 	}

@@ -33,6 +33,7 @@ ip netns exec "$NS_S" sysctl -qw net.ipv4.ip_forward=1
 # The client namespace's own resolv.conf (ip netns exec bind-mounts it over /etc/resolv.conf),
 # so that DNS changes stay inside the test; the managed-file mode, never the host's resolvconf.
 _CLEANUP_HOOKS+=("ip netns exec $NS_C $AWG_TUNNEL down awgt6 >/dev/null 2>&1"
+		 "ip netns exec $NS_C $AWG_TUNNEL down awgtsv >/dev/null 2>&1"
 		 "ip netns exec $NS_C $AWG_TUNNEL down awgtc >/dev/null 2>&1"
 		 "ip netns exec $NS_S $AWG_TUNNEL down awgts >/dev/null 2>&1"
 		 "rm -rf /etc/netns/$NS_C")	# last: a down restores resolv.conf through it
@@ -202,6 +203,22 @@ ep=$(ip netns exec "$NS_S" "$AWG_CLI" show awgts endpoints)
 ok "server sees the client at ${ep##*$'\t'}"
 tunnel "$NS_C" down awgt6
 same_as_before "$NS_C" "client namespace after the IPv6 tunnel"
+
+check "SaveConfig = true: down writes the running configuration back, awg-quick keys kept"
+sed -e 's|^\[Interface\]$|[Interface]\nSaveConfig = true|' -e '/^Pre/d' -e '/^Post/d' \
+	"$CONF/awgtc.conf" >"$CONF/awgtsv.conf"
+chmod 600 "$CONF/awgtsv.conf"
+tunnel "$NS_C" up "$CONF/awgtsv.conf"
+ip netns exec "$NS_C" "$AWG_CLI" set awgtsv peer "$SRV_PUB64" persistent-keepalive 17
+tunnel "$NS_C" down awgtsv
+saved=$(cat "$CONF/awgtsv.conf")
+for want in "PersistentKeepalive = 17" "Address = 10.90.0.2/32" "SaveConfig = true" \
+	    "DNS = 10.90.0.1" "S4 = 23" "Endpoint = 192.168.90.2:51820" "PrivateKey = $CLI_PRIV64"; do
+	[[ $saved == *"$want"* ]] || fail "saved config lacks '$want':"$'\n'"$saved"
+done
+ok "the saved config has the new keepalive and the file's Address, DNS, SaveConfig"
+assert_eq "$(stat -c %a "$CONF/awgtsv.conf")" 600 "mode of the saved config"
+same_as_before "$NS_C" "client namespace after the SaveConfig tunnel"
 
 check "run (foreground): readiness over NOTIFY_SOCKET; awgd dies -> teardown, exit status 1"
 NOTIFY=$LOGDIR/notify.sock
