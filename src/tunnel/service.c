@@ -799,6 +799,28 @@ static int bring_up(struct awg_tunnel *t, struct live *l)
 	return ret;
 }
 
+/*
+ * After awgd died: everything down (the interface went with it), a second's pause, everything
+ * up again, scripts included, as a service manager's restart would do.
+ */
+static int restart(struct awg_tunnel *t, struct live *l)
+{
+	int ret;
+
+	teardown(t, l);
+	*l = (struct live){ .tun_fd = -1, .udp4 = -1, .udp6 = -1 };
+	sleep(1);
+	ret = bring_up(t, l);
+	close_fd(&l->tun_fd);
+	close_fd(&l->udp4);
+	close_fd(&l->udp6);
+	if (ret < 0)
+		err(t, "the restart failed: giving up");
+	else
+		fprintf(stderr, "awg-tunnel(%s): up again\n", t->name);
+	return ret;
+}
+
 int awg_tunnel_run(struct awg_tunnel *t, int ready_fd)
 {
 	struct live l = { .tun_fd = -1, .udp4 = -1, .udp6 = -1 };
@@ -842,13 +864,22 @@ int awg_tunnel_run(struct awg_tunnel *t, int ready_fd)
 			continue;
 		if (si.ssi_signo != SIGCHLD)
 			break;
-		if (waitpid(l.awgd, &status, WNOHANG) == l.awgd) {
-			l.awgd = 0;
-			err(t, "awgd exited (status %d): tearing the tunnel down",
-			    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		if (waitpid(l.awgd, &status, WNOHANG) != l.awgd)
+			continue;	/* a script's child, not awgd */
+		l.awgd = 0;
+		status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+		if (t->restarts <= 0) {
+			err(t, "awgd exited (status %d): tearing the tunnel down", status);
 			status = 1;
 			break;
 		}
+		t->restarts--;
+		err(t, "awgd exited (status %d): restarting the tunnel (%d restart(s) left)",
+		    status, t->restarts);
+		status = 1;
+		if (restart(t, &l) < 0)
+			break;
+		status = 0;
 	}
 	teardown(t, &l);
 	close(sfd);

@@ -20,11 +20,12 @@ struct awg_tunnel {
 	const char *awgd;		/* the engine binary */
 	const char *user;		/* awgd runs as this user */
 	bool detached;			/* `up`: awgd's stdout/stderr go to /dev/null */
+	int restarts;			/* times to bring the tunnel back after awgd dies */
 };
 
 /*
  * Runs the tunnel in the foreground until SIGTERM/SIGINT/SIGHUP (exit status 0) or until awgd
- * dies (1). ready_fd >= 0 receives "ok\n" once everything is up, or the bring-up fails and
+ * dies more than t->restarts times (1; each earlier death brings the tunnel down and up again). ready_fd >= 0 receives "ok\n" once everything is up, or the bring-up fails and
  * nothing is left configured. Errors are printed to stderr. Returns the exit status.
  */
 int awg_tunnel_run(struct awg_tunnel *t, int ready_fd);

@@ -31,7 +31,8 @@ static void usage(FILE *f)
 		"  down    stop that process, which takes everything down again; after a crash,\n"
 		"          remove what the crashed one left (interface, policy rules)\n"
 		"  run     bring it up and stay in the foreground until SIGTERM/SIGINT (for systemd:\n"
-		"          reports readiness with sd_notify); exits 1 if awgd dies\n"
+		"          reports readiness with sd_notify); if awgd dies, the tunnel is taken down\n"
+		"          and brought up again AWG_TUNNEL_RESTART times (default 0), then exits 1\n"
 		"  strip   print the config without the awg-quick keys, as `awg setconf` takes it\n"
 		"\n"
 		"A name is looked up as %s/<name>.conf (AWG_TUNNEL_CONF_DIR overrides the\n"
@@ -190,6 +191,17 @@ static int cmd_run(const char *arg, bool detach)
 
 	if (!t.user || !*t.user)
 		t.user = "nobody";
+	if (getenv("AWG_TUNNEL_RESTART")) {
+		char *end;
+		long n = strtol(getenv("AWG_TUNNEL_RESTART"), &end, 10);
+
+		if (*end || n < 0 || n > 1000) {
+			fprintf(stderr, "awg-tunnel: AWG_TUNNEL_RESTART=%s: expected 0..1000\n",
+				getenv("AWG_TUNNEL_RESTART"));
+			return 1;
+		}
+		t.restarts = (int)n;
+	}
 	awg_conf_init(&t.conf);
 	if (load(arg, &t.conf, t.name, t.path)) {
 		awg_conf_free(&t.conf);

@@ -220,7 +220,7 @@ ok "the saved config has the new keepalive and the file's Address, DNS, SaveConf
 assert_eq "$(stat -c %a "$CONF/awgtsv.conf")" 600 "mode of the saved config"
 same_as_before "$NS_C" "client namespace after the SaveConfig tunnel"
 
-check "run (foreground): readiness over NOTIFY_SOCKET; awgd dies -> teardown, exit status 1"
+check "run (foreground): readiness over NOTIFY_SOCKET; awgd dies -> restart once, then teardown and exit 1"
 NOTIFY=$LOGDIR/notify.sock
 python3 -c '
 import socket, sys
@@ -232,7 +232,7 @@ print(s.recv(256).decode(), flush=True)
 npid=$!
 _PIDS+=("$npid")
 wait_until 5 "notify socket" test -S "$NOTIFY"
-ip netns exec "$NS_C" env NOTIFY_SOCKET="$NOTIFY" "$AWG_TUNNEL" run "$CONF/awgtc.conf" \
+ip netns exec "$NS_C" env NOTIFY_SOCKET="$NOTIFY" AWG_TUNNEL_RESTART=1 "$AWG_TUNNEL" run "$CONF/awgtc.conf" \
 	>"$LOGDIR/run.out" 2>&1 &
 rpid=$!
 _PIDS+=("$rpid")
@@ -241,6 +241,12 @@ assert_eq "$(cat "$LOGDIR/notify.out")" "READY=1" "sd_notify message"
 ping_check "$NS_C" 10.90.0.1 2
 apid=$(pgrep -f "awgd -f --user nobody awgtc" | head -1)
 kill -KILL "$apid"
+wait_until 15 "the tunnel back with a new awgd" grep -q "up again" "$LOGDIR/run.out"
+apid2=$(pgrep -f "awgd -f --user nobody awgtc" | head -1)
+[ -n "$apid2" ] && [ "$apid2" != "$apid" ] || fail "no new awgd after the restart"
+wait_ping "$NS_C" 10.90.0.1 10
+ok "restarted once (awgd $apid -> $apid2), traffic flows again"
+kill -KILL "$apid2"
 st=0
 wait "$rpid" || st=$?
 assert_eq "$st" 1 "exit status of awg-tunnel run after awgd died"
