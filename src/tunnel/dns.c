@@ -11,10 +11,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <systemd/sd-bus.h>
+
 #include "parse.h"
 #include "service.h"
 
 #define RESOLV_CONF "/etc/resolv.conf"
+/* systemd-resolved's varlink socket: present while resolved runs. */
+#define RESOLVED_SOCKET "/run/systemd/resolve/io.systemd.Resolve"
 #define RESOLVCONF "/sbin/resolvconf"
 /* resolv.conf is small; more than this is not a resolver config. */
 #define RESOLV_MAX (64u << 10)
@@ -24,15 +28,119 @@ static void backup_path(char *buf, size_t cap, const char *name, const char *wha
 	snprintf(buf, cap, "%s/%s.%s", AWG_TUNNEL_STATE_DIR, name, what);
 }
 
-static bool use_resolvconf(void)
+static int spill(const char *path, const char *data, size_t len, int flags, mode_t mode);
+static int slurp(const char *path, char **out, size_t *len);
+
+enum dns_mode { DNS_FILE, DNS_RESOLVCONF, DNS_RESOLVED };
+
+static enum dns_mode dns_mode(void)
 {
 	const char *mode = getenv("AWG_TUNNEL_DNS");
 
 	if (mode && !strcmp(mode, "file"))
-		return false;
+		return DNS_FILE;
 	if (mode && !strcmp(mode, "resolvconf"))
-		return true;
-	return access(RESOLVCONF, X_OK) == 0;
+		return DNS_RESOLVCONF;
+	if ((mode && !strcmp(mode, "resolved")) || access(RESOLVED_SOCKET, F_OK) == 0)
+		return DNS_RESOLVED;
+	return access(RESOLVCONF, X_OK) == 0 ? DNS_RESOLVCONF : DNS_FILE;
+}
+
+/* ---- systemd-resolved over D-Bus (the system bus; DBUS_SYSTEM_BUS_ADDRESS is honoured) ---- */
+
+#define RESOLVE1 "org.freedesktop.resolve1"
+#define RESOLVE1_PATH "/org/freedesktop/resolve1"
+#define RESOLVE1_MANAGER "org.freedesktop.resolve1.Manager"
+
+/* SetLinkDNS(i a(iay)): the servers of the link. */
+static int set_link_dns(sd_bus *bus, int ifindex, const struct awg_conf *c, sd_bus_error *e)
+{
+	sd_bus_message *m = NULL, *reply = NULL;
+	int ret = sd_bus_message_new_method_call(bus, &m, RESOLVE1, RESOLVE1_PATH,
+						 RESOLVE1_MANAGER, "SetLinkDNS");
+
+	if (ret >= 0)
+		ret = sd_bus_message_append(m, "i", ifindex);
+	if (ret >= 0)
+		ret = sd_bus_message_open_container(m, 'a', "(iay)");
+	for (size_t i = 0; ret >= 0 && i < c->n_dns_servers; i++) {
+		const struct awg_ipaddr *a = &c->dns_servers[i];
+
+		ret = sd_bus_message_open_container(m, 'r', "iay");
+		if (ret >= 0)
+			ret = sd_bus_message_append(m, "i", (int)a->family);
+		if (ret >= 0)
+			ret = sd_bus_message_append_array(m, 'y', a->addr,
+							  a->family == AWG_FAMILY_INET ? 4 : 16);
+		if (ret >= 0)
+			ret = sd_bus_message_close_container(m);
+	}
+	if (ret >= 0)
+		ret = sd_bus_message_close_container(m);
+	if (ret >= 0)
+		ret = sd_bus_call(bus, m, 0, e, &reply);
+	sd_bus_message_unref(reply);
+	sd_bus_message_unref(m);
+	return ret;
+}
+
+/* SetLinkDomains(i a(sb)): search domains, and "~." (route all queries) for a full tunnel. */
+static int set_link_domains(sd_bus *bus, int ifindex, const struct awg_conf *c, bool full,
+			    sd_bus_error *e)
+{
+	sd_bus_message *m = NULL, *reply = NULL;
+	int ret = sd_bus_message_new_method_call(bus, &m, RESOLVE1, RESOLVE1_PATH,
+						 RESOLVE1_MANAGER, "SetLinkDomains");
+
+	if (ret >= 0)
+		ret = sd_bus_message_append(m, "i", ifindex);
+	if (ret >= 0)
+		ret = sd_bus_message_open_container(m, 'a', "(sb)");
+	for (size_t i = 0; ret >= 0 && i < c->dns_search.n; i++)
+		ret = sd_bus_message_append(m, "(sb)", c->dns_search.v[i], 0);
+	if (ret >= 0 && full)
+		ret = sd_bus_message_append(m, "(sb)", ".", 1);
+	if (ret >= 0)
+		ret = sd_bus_message_close_container(m);
+	if (ret >= 0)
+		ret = sd_bus_call(bus, m, 0, e, &reply);
+	sd_bus_message_unref(reply);
+	sd_bus_message_unref(m);
+	return ret;
+}
+
+static int apply_resolved(const char *name, const struct awg_conf *c, int ifindex, bool full)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	char mark[4096], idx[16];
+	sd_bus *bus = NULL;
+	int ret = sd_bus_open_system(&bus);
+
+	if (ret >= 0 && c->n_dns_servers)
+		ret = set_link_dns(bus, ifindex, c, &e);
+	if (ret >= 0)
+		ret = set_link_domains(bus, ifindex, c, full, &e);
+	if (ret < 0 && sd_bus_error_is_set(&e))
+		fprintf(stderr, "awg-tunnel(%s): systemd-resolved: %s\n", name, e.message);
+	sd_bus_error_free(&e);
+	sd_bus_flush_close_unref(bus);
+	if (ret < 0)
+		return ret;
+	backup_path(mark, sizeof(mark), name, "resolved");
+	snprintf(idx, sizeof(idx), "%d\n", ifindex);
+	return spill(mark, idx, strlen(idx), O_TRUNC, 0600);
+}
+
+/* RevertLink(i); the link is usually gone by now, and resolved forgets it then anyway. */
+static void revert_resolved(int ifindex)
+{
+	sd_bus *bus = NULL;
+
+	if (sd_bus_open_system(&bus) < 0)
+		return;
+	sd_bus_call_method(bus, RESOLVE1, RESOLVE1_PATH, RESOLVE1_MANAGER, "RevertLink", NULL,
+			   NULL, "i", ifindex);
+	sd_bus_flush_close_unref(bus);
 }
 
 /* The resolv.conf lines for c: nameserver per server, one search line. */
@@ -154,7 +262,7 @@ static int apply_file(const char *name, const char *text, size_t len)
 	return ret;
 }
 
-int awg_dns_apply(const char *name, const struct awg_conf *c)
+int awg_dns_apply(const char *name, const struct awg_conf *c, int ifindex, bool full)
 {
 	struct awg_buf b = { 0 };
 	char *text = NULL, iface[64];
@@ -171,7 +279,9 @@ int awg_dns_apply(const char *name, const struct awg_conf *c)
 	ret = awg_buf_finish(&b, &text, &len);
 	if (ret < 0)
 		return ret;
-	if (use_resolvconf()) {
+	if (dns_mode() == DNS_RESOLVED) {
+		ret = apply_resolved(name, c, ifindex, full);
+	} else if (dns_mode() == DNS_RESOLVCONF) {
 		const char *argv[] = { "resolvconf", "-a", iface, "-m", "0", "-x", NULL };
 		char mark[4096];
 
@@ -193,6 +303,14 @@ bool awg_dns_revert(const char *name)
 	size_t olen = 0;
 	bool done = false;
 
+	backup_path(mark, sizeof(mark), name, "resolved");
+	if (slurp(mark, &orig, &olen) == 0) {
+		revert_resolved(atoi(orig));
+		free(orig);
+		orig = NULL;
+		unlink(mark);
+		done = true;
+	}
 	backup_path(mark, sizeof(mark), name, "resolvconf");
 	if (access(mark, F_OK) == 0) {
 		char iface[64];

@@ -789,7 +789,7 @@ static int bring_up(struct awg_tunnel *t, struct live *l)
 		err(t, "cannot write the state file: %s", strerror(-ret));
 		return ret;
 	}
-	ret = awg_dns_apply(t->name, &t->conf);
+	ret = awg_dns_apply(t->name, &t->conf, l->ifindex, l->full[0] || l->full[1]);
 	if (ret < 0) {
 		err(t, "cannot set the DNS servers: %s", strerror(-ret));
 		return ret;

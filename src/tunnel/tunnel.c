@@ -46,11 +46,12 @@ static void usage(FILE *f)
 		"overhead; a given MTU that cannot fit is warned about, with the numbers. A default\n"
 		"route in AllowedIPs with Table = auto takes over all traffic the way wg-quick does\n"
 		"(table and fwmark 51820, or FwMark when set; `not fwmark` and\n"
-		"`suppress_prefixlength 0` rules). DNS servers and search domains go to resolvconf\n"
+		"`suppress_prefixlength 0` rules). DNS servers and search domains go to\n"
+		"systemd-resolved over D-Bus when it runs (~. for a full tunnel), else to resolvconf\n"
 		"when installed, else into a managed /etc/resolv.conf whose original comes back on\n"
-		"down (AWG_TUNNEL_DNS=file|resolvconf forces one). SaveConfig = true writes the\n"
-		"running configuration back to the file on down. State for crash clean-up lives in\n"
-		"/run/awg-tunnel/.\n"
+		"down (AWG_TUNNEL_DNS=resolved|resolvconf|file forces one). SaveConfig = true\n"
+		"writes the running configuration back to the file on down. State for crash\n"
+		"clean-up lives in /run/awg-tunnel/.\n"
 		"Errors in a config are reported as file:line:column: message. Exit status: 0 on\n"
 		"success, 1 on any error.\n",
 		AWG_TUNNEL_CONF_DIR);

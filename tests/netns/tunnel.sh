@@ -220,6 +220,45 @@ ok "the saved config has the new keepalive and the file's Address, DNS, SaveConf
 assert_eq "$(stat -c %a "$CONF/awgtsv.conf")" 600 "mode of the saved config"
 same_as_before "$NS_C" "client namespace after the SaveConfig tunnel"
 
+check "systemd-resolved over D-Bus (a stand-in on a private bus): link DNS, domains, ~. and revert"
+BUS=$LOGDIR/bus
+cat >"$LOGDIR/bus.conf" <<BUSCONF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <listen>unix:path=$BUS</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*"/>
+    <allow receive_sender="*"/>
+    <allow user="*"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+BUSCONF
+dbus-daemon --config-file="$LOGDIR/bus.conf" --nofork --nopidfile >"$LOGDIR/bus.out" 2>&1 &
+_PIDS+=("$!")
+wait_until 5 "private D-Bus socket" test -S "$BUS"
+export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$BUS
+/usr/bin/python3 "$NETNS_DIR/fake-resolved.py" "$LOGDIR/resolved.log" >"$LOGDIR/fake.out" 2>&1 &
+_PIDS+=("$!")
+wait_until 10 "the resolve1 stand-in" grep -q ready "$LOGDIR/fake.out"
+AWG_TUNNEL_DNS=resolved tunnel "$NS_C" up "$CONF/awgtc.conf"
+idx=$(ip -n "$NS_C" -o link show awgtc | cut -d: -f1)
+calls=$(cat "$LOGDIR/resolved.log")
+[[ $calls == *'{"call": "SetLinkDNS", "ifindex": '$idx', "servers": [[2, "10.90.0.1"]]}'* ]] ||
+	fail "SetLinkDNS not as expected: $calls"
+[[ $calls == *'{"call": "SetLinkDomains", "ifindex": '$idx', "domains": [["corp.example", false], ["lab.example", false], [".", true]]}'* ]] ||
+	fail "SetLinkDomains not as expected: $calls"
+ok "resolved got the link DNS, the search domains and ~. for ifindex $idx"
+[[ $(ip netns exec "$NS_C" cat /etc/resolv.conf) == *192.0.2.53* ]] || fail "resolv.conf was touched"
+AWG_TUNNEL_DNS=resolved tunnel "$NS_C" down awgtc
+grep -q '{"call": "RevertLink", "ifindex": '"$idx"'}' "$LOGDIR/resolved.log" ||
+	fail "no RevertLink: $(cat "$LOGDIR/resolved.log")"
+ok "RevertLink on down"
+unset DBUS_SYSTEM_BUS_ADDRESS
+same_as_before "$NS_C" "client namespace after the resolved tunnel"
+
 check "run (foreground): readiness over NOTIFY_SOCKET; awgd dies -> restart once, then teardown and exit 1"
 NOTIFY=$LOGDIR/notify.sock
 python3 -c '
