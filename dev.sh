@@ -14,7 +14,7 @@ PACKAGES=(
 	libssl-dev libsodium-dev libmnl-dev libseccomp-dev libcap-dev libsystemd-dev
 	clang llvm libclang-rt-14-dev
 	wireguard-tools wireguard-go iproute2 iputils-ping iperf3 tcpdump python3 procps
-	dbus-daemon python3-dbus python3-gi
+	dbus-daemon python3-dbus python3-gi nftables
 )
 
 as_root() {

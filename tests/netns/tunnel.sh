@@ -2,14 +2,15 @@
 # SPDX-License-Identifier: MIT
 # awg-tunnel in three namespaces: client C, server S, an "internet" host I behind S (S forwards).
 #   - up/down of a full tunnel (AllowedIPs = 0.0.0.0/0) leaves C exactly as before (addresses,
-#     routes of all tables, rules, v4 and v6, resolv.conf); DNS servers and search domains are
-#     in C's resolv.conf while up;
+#     routes of all tables, rules, v4 and v6, resolv.conf, nft ruleset); DNS servers and search
+#     domains are in C's resolv.conf while up (or go to systemd-resolved, a stand-in here);
 #   - C reaches I only through the tunnel (no cleartext ICMP on the underlay), the endpoint
 #     stays reachable (no routing loop);
 #   - the computed MTU counts S4; the scripts run in order with the tunnel-name environment; a
 #     failing PreUp leaves nothing; a config error is reported as file:line:column and leaves
 #     nothing; awgd runs without capabilities, with no_new_privs and seccomp;
-#   - after SIGKILL of awg-tunnel, `down` removes what it left.
+#   - after SIGKILL of awg-tunnel, `down` removes what it left; Table = N, SaveConfig, an IPv6
+#     endpoint, run mode with sd_notify and AWG_TUNNEL_RESTART.
 set -euo pipefail
 TEST=tunnel
 . "$(dirname "$0")/lib.sh"
@@ -33,6 +34,7 @@ ip netns exec "$NS_S" sysctl -qw net.ipv4.ip_forward=1
 # The client namespace's own resolv.conf (ip netns exec bind-mounts it over /etc/resolv.conf),
 # so that DNS changes stay inside the test; the managed-file mode, never the host's resolvconf.
 _CLEANUP_HOOKS+=("ip netns exec $NS_C $AWG_TUNNEL down awgt6 >/dev/null 2>&1"
+		 "ip netns exec $NS_C $AWG_TUNNEL down awgtt >/dev/null 2>&1"
 		 "ip netns exec $NS_C $AWG_TUNNEL down awgtsv >/dev/null 2>&1"
 		 "ip netns exec $NS_C $AWG_TUNNEL down awgtc >/dev/null 2>&1"
 		 "ip netns exec $NS_S $AWG_TUNNEL down awgts >/dev/null 2>&1"
@@ -88,6 +90,7 @@ snapshot() {
 		ip -n "$1" -6 rule
 		ip -n "$1" -o link | sed 's/ link\/.*//'
 		ip netns exec "$1" cat /etc/resolv.conf
+		ip netns exec "$1" nft list ruleset
 	} 2>&1
 }
 tunnel() { ip netns exec "$1" "$AWG_TUNNEL" "${@:2}"; }
@@ -203,6 +206,22 @@ ep=$(ip netns exec "$NS_S" "$AWG_CLI" show awgts endpoints)
 ok "server sees the client at ${ep##*$'\t'}"
 tunnel "$NS_C" down awgt6
 same_as_before "$NS_C" "client namespace after the IPv6 tunnel"
+
+check "Table = 1234: the allowed IPs go to that table, no policy rules; a given MTU too large is warned"
+sed -e 's|^\[Interface\]$|[Interface]\nTable = 1234\nMTU = 1480|' -e '/^DNS/d' -e '/^Pre/d' -e '/^Post/d' \
+	"$CONF/awgtc.conf" >"$CONF/awgtt.conf"
+chmod 600 "$CONF/awgtt.conf"
+out=$(tunnel "$NS_C" up "$CONF/awgtt.conf" 2>&1)
+[[ $out == *"MTU 1480 plus 83 bytes"*"is 1563, 63 more than the path MTU 1500"*"MTU 1417 would"* ]] ||
+	fail "no MTU warning with the numbers: $out"
+ok "warning: $(grep -o 'MTU 1480.*' <<<"$out")"
+ip -n "$NS_C" route show table 1234 | grep -q "^default dev awgtt" ||
+	fail "no default route in table 1234: $(ip -n "$NS_C" route show table 1234)"
+ip -n "$NS_C" rule | grep -q 1234 && fail "policy rules with Table = 1234"
+ip -n "$NS_C" route show | grep -q awgtt && fail "a route in main with Table = 1234"
+ok "default route in table 1234 only, no rules"
+tunnel "$NS_C" down awgtt
+same_as_before "$NS_C" "client namespace after the Table = 1234 tunnel"
 
 check "SaveConfig = true: down writes the running configuration back, awg-quick keys kept"
 sed -e 's|^\[Interface\]$|[Interface]\nSaveConfig = true|' -e '/^Pre/d' -e '/^Post/d' \
