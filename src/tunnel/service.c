@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/capability.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -607,6 +609,52 @@ static int check_stale(const struct awg_tunnel *t)
 	return 0;
 }
 
+/* ---- privileges ---- */
+
+/*
+ * What the running service still needs once the tunnel is up: rtnetlink and the PreDown/
+ * PostDown scripts' firewall tools (NET_ADMIN, NET_RAW), signalling awgd, which runs as another
+ * user (KILL), and a restart: a new TUN and sockets, a port below 1024, and awgd's switch to
+ * its user (NET_BIND_SERVICE, SETUID, SETGID). It stays uid 0, so the root-owned files it
+ * rewrites (resolv.conf, the state directory, SaveConfig's file) need no capability.
+ */
+static const cap_value_t kept_caps[] = {
+	CAP_NET_ADMIN, CAP_NET_RAW, CAP_KILL, CAP_NET_BIND_SERVICE, CAP_SETUID, CAP_SETGID,
+};
+
+static bool kept(cap_value_t c)
+{
+	for (size_t i = 0; i < sizeof(kept_caps) / sizeof(kept_caps[0]); i++)
+		if (kept_caps[i] == c)
+			return true;
+	return false;
+}
+
+/*
+ * Drops every other capability, also from the bounding set, so that neither this process nor
+ * anything it runs (scripts, awgd on restart) regains them through execve as uid 0.
+ */
+static int drop_capabilities(void)
+{
+	cap_t caps;
+	int ret = 0;
+
+	for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++)
+		if (!kept(c) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+			return -errno;
+	caps = cap_init();
+	if (!caps)
+		return -ENOMEM;
+	if (cap_set_flag(caps, CAP_PERMITTED, sizeof(kept_caps) / sizeof(kept_caps[0]),
+			 kept_caps, CAP_SET) < 0 ||
+	    cap_set_flag(caps, CAP_EFFECTIVE, sizeof(kept_caps) / sizeof(kept_caps[0]),
+			 kept_caps, CAP_SET) < 0 ||
+	    cap_set_proc(caps) < 0)
+		ret = -errno;
+	cap_free(caps);
+	return ret;
+}
+
 /* ---- the service ---- */
 
 /* Moves the awg-quick keys (which UAPI does not know) from one model to the other. */
@@ -846,6 +894,9 @@ int awg_tunnel_run(struct awg_tunnel *t, int ready_fd)
 		close(sfd);
 		return 1;
 	}
+	ret = drop_capabilities();
+	if (ret < 0)
+		err(t, "warning: cannot drop capabilities: %s", strerror(-ret));
 	fprintf(stderr, "awg-tunnel(%s): up\n", t->name);
 	if (ready_fd >= 0 && write(ready_fd, "ok\n", 3) != 3)
 		err(t, "cannot report readiness");

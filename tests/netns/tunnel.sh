@@ -167,6 +167,12 @@ rc=$(ip netns exec "$NS_C" cat /etc/resolv.conf)
 [[ $rc != *192.0.2.53* ]] || fail "the original nameserver is still there: $rc"
 ok "resolv.conf: $(printf '%s' "$rc" | tr '\n' '|')"
 
+check "the awg-tunnel service keeps only the capabilities its teardown and restarts need"
+tpid=$(pgrep -f "awg-tunnel up $CONF/awgtc.conf" | head -1)
+# NET_ADMIN 12, NET_RAW 13, KILL 5, NET_BIND_SERVICE 10, SETUID 7, SETGID 6.
+assert_eq "$(awk '/^CapEff:/{print $2}' "/proc/$tpid/status")" 00000000000034e0 "awg-tunnel CapEff"
+assert_eq "$(awk '/^CapBnd:/{print $2}' "/proc/$tpid/status")" 00000000000034e0 "awg-tunnel CapBnd"
+
 check "MTU counts S4: 1500 - 20 (IPv4) - 8 - 32 - 23 = 1417"
 assert_eq "$(ip -n "$NS_C" -o link show awgtc | sed -n 's/.* mtu \([0-9]*\).*/\1/p')" 1417 "client MTU"
 
