@@ -34,6 +34,7 @@ ip netns exec "$NS_S" sysctl -qw net.ipv4.ip_forward=1
 # The client namespace's own resolv.conf (ip netns exec bind-mounts it over /etc/resolv.conf),
 # so that DNS changes stay inside the test; the managed-file mode, never the host's resolvconf.
 _CLEANUP_HOOKS+=("ip netns exec $NS_C $AWG_TUNNEL down awgt6 >/dev/null 2>&1"
+		 "ip netns exec $NS_C $AWG_TUNNEL down awgth >/dev/null 2>&1"
 		 "ip netns exec $NS_C $AWG_TUNNEL down awgtt >/dev/null 2>&1"
 		 "ip netns exec $NS_C $AWG_TUNNEL down awgtsv >/dev/null 2>&1"
 		 "ip netns exec $NS_C $AWG_TUNNEL down awgtc >/dev/null 2>&1"
@@ -41,6 +42,8 @@ _CLEANUP_HOOKS+=("ip netns exec $NS_C $AWG_TUNNEL down awgt6 >/dev/null 2>&1"
 		 "rm -rf /etc/netns/$NS_C")	# last: a down restores resolv.conf through it
 mkdir -p "/etc/netns/$NS_C"
 printf 'nameserver 192.0.2.53\noptions edns0\n' >"/etc/netns/$NS_C/resolv.conf"
+# ... and its own hosts file, where the server has a name (resolved without any DNS traffic).
+printf '127.0.0.1 localhost\n192.168.90.2 awg-server.tunnel.test\n' >"/etc/netns/$NS_C/hosts"
 export AWG_TUNNEL_DNS=file
 CONF=$LOGDIR/conf
 mkdir -m 700 "$CONF"
@@ -212,6 +215,18 @@ ep=$(ip netns exec "$NS_S" "$AWG_CLI" show awgts endpoints)
 ok "server sees the client at ${ep##*$'\t'}"
 tunnel "$NS_C" down awgt6
 same_as_before "$NS_C" "client namespace after the IPv6 tunnel"
+
+check "an endpoint given as a host name is resolved"
+sed -e 's|^Endpoint = .*|Endpoint = awg-server.tunnel.test:51820|' -e 's|^AllowedIPs = .*|AllowedIPs = 10.90.0.1/32|' \
+	-e '/^DNS/d' -e '/^Pre/d' -e '/^Post/d' "$CONF/awgtc.conf" >"$CONF/awgth.conf"
+chmod 600 "$CONF/awgth.conf"
+tunnel "$NS_C" up "$CONF/awgth.conf"
+wait_ping "$NS_C" 10.90.0.1 10
+ep=$(ip netns exec "$NS_C" "$AWG_CLI" show awgth endpoints)
+[[ $ep == *"192.168.90.2:51820"* ]] || fail "endpoint not resolved to 192.168.90.2: $ep"
+ok "awg-server.tunnel.test:51820 -> ${ep##*$'\t'}, traffic flows"
+tunnel "$NS_C" down awgth
+same_as_before "$NS_C" "client namespace after the host-name tunnel"
 
 check "Table = 1234: the allowed IPs go to that table, no policy rules; a given MTU too large is warned"
 sed -e 's|^\[Interface\]$|[Interface]\nTable = 1234\nMTU = 1480|' -e '/^DNS/d' -e '/^Pre/d' -e '/^Post/d' \
