@@ -52,17 +52,40 @@ static enum dns_mode dns_mode(void)
 #define RESOLVE1_PATH "/org/freedesktop/resolve1"
 #define RESOLVE1_MANAGER "org.freedesktop.resolve1.Manager"
 
+/* A Manager method call on the link: the ifindex appended and an array of sig opened. */
+static int link_call(sd_bus *bus, sd_bus_message **m, const char *method, int ifindex,
+		     const char *sig)
+{
+	int ret = sd_bus_message_new_method_call(bus, m, RESOLVE1, RESOLVE1_PATH,
+						 RESOLVE1_MANAGER, method);
+
+	if (ret >= 0)
+		ret = sd_bus_message_append(*m, "i", ifindex);
+	if (ret >= 0)
+		ret = sd_bus_message_open_container(*m, 'a', sig);
+	return ret;
+}
+
+/* Closes the array, sends m and waits for the answer; m is consumed. */
+static int link_send(sd_bus *bus, sd_bus_message *m, int ret, sd_bus_error *e)
+{
+	sd_bus_message *reply = NULL;
+
+	if (ret >= 0)
+		ret = sd_bus_message_close_container(m);
+	if (ret >= 0)
+		ret = sd_bus_call(bus, m, 0, e, &reply);
+	sd_bus_message_unref(reply);
+	sd_bus_message_unref(m);
+	return ret;
+}
+
 /* SetLinkDNS(i a(iay)): the servers of the link. */
 static int set_link_dns(sd_bus *bus, int ifindex, const struct awg_conf *c, sd_bus_error *e)
 {
-	sd_bus_message *m = NULL, *reply = NULL;
-	int ret = sd_bus_message_new_method_call(bus, &m, RESOLVE1, RESOLVE1_PATH,
-						 RESOLVE1_MANAGER, "SetLinkDNS");
+	sd_bus_message *m = NULL;
+	int ret = link_call(bus, &m, "SetLinkDNS", ifindex, "(iay)");
 
-	if (ret >= 0)
-		ret = sd_bus_message_append(m, "i", ifindex);
-	if (ret >= 0)
-		ret = sd_bus_message_open_container(m, 'a', "(iay)");
 	for (size_t i = 0; ret >= 0 && i < c->n_dns_servers; i++) {
 		const struct awg_ipaddr *a = &c->dns_servers[i];
 
@@ -75,38 +98,21 @@ static int set_link_dns(sd_bus *bus, int ifindex, const struct awg_conf *c, sd_b
 		if (ret >= 0)
 			ret = sd_bus_message_close_container(m);
 	}
-	if (ret >= 0)
-		ret = sd_bus_message_close_container(m);
-	if (ret >= 0)
-		ret = sd_bus_call(bus, m, 0, e, &reply);
-	sd_bus_message_unref(reply);
-	sd_bus_message_unref(m);
-	return ret;
+	return link_send(bus, m, ret, e);
 }
 
 /* SetLinkDomains(i a(sb)): search domains, and "~." (route all queries) for a full tunnel. */
 static int set_link_domains(sd_bus *bus, int ifindex, const struct awg_conf *c, bool full,
 			    sd_bus_error *e)
 {
-	sd_bus_message *m = NULL, *reply = NULL;
-	int ret = sd_bus_message_new_method_call(bus, &m, RESOLVE1, RESOLVE1_PATH,
-						 RESOLVE1_MANAGER, "SetLinkDomains");
+	sd_bus_message *m = NULL;
+	int ret = link_call(bus, &m, "SetLinkDomains", ifindex, "(sb)");
 
-	if (ret >= 0)
-		ret = sd_bus_message_append(m, "i", ifindex);
-	if (ret >= 0)
-		ret = sd_bus_message_open_container(m, 'a', "(sb)");
 	for (size_t i = 0; ret >= 0 && i < c->dns_search.n; i++)
 		ret = sd_bus_message_append(m, "(sb)", c->dns_search.v[i], 0);
 	if (ret >= 0 && full)
 		ret = sd_bus_message_append(m, "(sb)", ".", 1);
-	if (ret >= 0)
-		ret = sd_bus_message_close_container(m);
-	if (ret >= 0)
-		ret = sd_bus_call(bus, m, 0, e, &reply);
-	sd_bus_message_unref(reply);
-	sd_bus_message_unref(m);
-	return ret;
+	return link_send(bus, m, ret, e);
 }
 
 static int apply_resolved(const char *name, const struct awg_conf *c, int ifindex, bool full)

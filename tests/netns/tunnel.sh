@@ -97,6 +97,11 @@ snapshot() {
 	} 2>&1
 }
 tunnel() { ip netns exec "$1" "$AWG_TUNNEL" "${@:2}"; }
+# variant NAME SED-ARGS...: $CONF/NAME.conf, the client config edited by sed, mode 0600.
+variant() {
+	sed "${@:2}" "$CONF/awgtc.conf" >"$CONF/$1.conf"
+	chmod 600 "$CONF/$1.conf"
+}
 # same_as_before NS WHAT: the namespace's snapshot equals $before (a diff on failure).
 same_as_before() {
 	local now
@@ -112,8 +117,7 @@ check "a config error is reported as file:line:column and configures nothing"
 # The snapshot must not catch the veth's IPv6 link-local address still tentative (DAD).
 wait_until 10 "IPv6 DAD on the client's veth" bash -c "! ip -n $NS_C addr | grep -q tentative"
 before=$(snapshot "$NS_C")
-sed 's/^Address = /Adress = /' "$CONF/awgtc.conf" >"$CONF/bad.conf"
-chmod 600 "$CONF/bad.conf"
+variant bad 's/^Address = /Adress = /'
 out=$(tunnel "$NS_C" up "$CONF/bad.conf" 2>&1) && fail "up accepted an unknown key"
 [[ $out == *"$CONF/bad.conf:3:1:"*Adress* ]] || fail "error not file:line:col quoting the key: $out"
 ok "error: ${out%%$'\n'*}"
@@ -123,8 +127,7 @@ check "bad configs: each refused with a message naming the problem, nothing conf
 # bad_conf NAME SED-EXPR... : a copy of the client config with edits; EXPECT = message pattern.
 bad_case() {
 	local name=$1 expect=$2 edit=$3 out
-	sed "$edit" "$CONF/awgtc.conf" >"$CONF/$name.conf"
-	chmod 600 "$CONF/$name.conf"
+	variant "$name" "$edit"
 	out=$(tunnel "$NS_C" up "$CONF/$name.conf" 2>&1) && fail "$name: up accepted it"
 	[[ $out == *$expect* ]] || fail "$name: expected '$expect' in: $out"
 	ip -n "$NS_C" link show "$name" >/dev/null 2>&1 && fail "$name: an interface was left"
@@ -141,8 +144,7 @@ WG_ENDPOINT_RESOLUTION_RETRIES=0 bad_case badhost "cannot resolve endpoint host 
 same_as_before "$NS_C" "client namespace after the bad configs"
 
 check "a failing PreUp aborts up and leaves nothing"
-sed 's/^PreUp = .*/PreUp = exit 3/' "$CONF/awgtc.conf" >"$CONF/awgtf.conf"
-chmod 600 "$CONF/awgtf.conf"
+variant awgtf 's/^PreUp = .*/PreUp = exit 3/'
 out=$(tunnel "$NS_C" up "$CONF/awgtf.conf" 2>&1) && fail "up succeeded with a failing PreUp"
 [[ $out == *"PreUp script failed (status 3)"* ]] || fail "no PreUp failure message: $out"
 same_as_before "$NS_C" "client namespace after a failed PreUp"
@@ -202,9 +204,8 @@ assert_eq "$(tr '\n' '|' <"$SCRIPTLOG")" "preup awgtc awgtc awgtc|postup awgtc|p
 proc_gone "$apid" || fail "awgd still running after down"
 
 check "an IPv6 endpoint: the tunnel works over IPv6, and the MTU counts the 40-byte header"
-sed -e 's|^Endpoint = .*|Endpoint = [fd00:90::2]:51820|' -e 's|^AllowedIPs = .*|AllowedIPs = 10.90.0.1/32|' \
-	-e '/^DNS/d' -e '/^Pre/d' -e '/^Post/d' "$CONF/awgtc.conf" >"$CONF/awgt6.conf"
-chmod 600 "$CONF/awgt6.conf"
+variant awgt6 -e 's|^Endpoint = .*|Endpoint = [fd00:90::2]:51820|' \
+	-e 's|^AllowedIPs = .*|AllowedIPs = 10.90.0.1/32|' -e '/^DNS/d' -e '/^Pre/d' -e '/^Post/d'
 tunnel "$NS_C" up "$CONF/awgt6.conf"
 wait_ping "$NS_C" 10.90.0.1 10
 ping_check "$NS_C" 10.90.0.1 3
@@ -217,9 +218,8 @@ tunnel "$NS_C" down awgt6
 same_as_before "$NS_C" "client namespace after the IPv6 tunnel"
 
 check "an endpoint given as a host name is resolved"
-sed -e 's|^Endpoint = .*|Endpoint = awg-server.tunnel.test:51820|' -e 's|^AllowedIPs = .*|AllowedIPs = 10.90.0.1/32|' \
-	-e '/^DNS/d' -e '/^Pre/d' -e '/^Post/d' "$CONF/awgtc.conf" >"$CONF/awgth.conf"
-chmod 600 "$CONF/awgth.conf"
+variant awgth -e 's|^Endpoint = .*|Endpoint = awg-server.tunnel.test:51820|' \
+	-e 's|^AllowedIPs = .*|AllowedIPs = 10.90.0.1/32|' -e '/^DNS/d' -e '/^Pre/d' -e '/^Post/d'
 tunnel "$NS_C" up "$CONF/awgth.conf"
 wait_ping "$NS_C" 10.90.0.1 10
 ep=$(ip netns exec "$NS_C" "$AWG_CLI" show awgth endpoints)
@@ -229,9 +229,8 @@ tunnel "$NS_C" down awgth
 same_as_before "$NS_C" "client namespace after the host-name tunnel"
 
 check "Table = 1234: the allowed IPs go to that table, no policy rules; a given MTU too large is warned"
-sed -e 's|^\[Interface\]$|[Interface]\nTable = 1234\nMTU = 1480|' -e '/^DNS/d' -e '/^Pre/d' -e '/^Post/d' \
-	"$CONF/awgtc.conf" >"$CONF/awgtt.conf"
-chmod 600 "$CONF/awgtt.conf"
+variant awgtt -e 's|^\[Interface\]$|[Interface]\nTable = 1234\nMTU = 1480|' \
+	-e '/^DNS/d' -e '/^Pre/d' -e '/^Post/d'
 out=$(tunnel "$NS_C" up "$CONF/awgtt.conf" 2>&1)
 [[ $out == *"MTU 1480 plus 83 bytes"*"is 1563, 63 more than the path MTU 1500"*"MTU 1417 would"* ]] ||
 	fail "no MTU warning with the numbers: $out"
@@ -245,9 +244,7 @@ tunnel "$NS_C" down awgtt
 same_as_before "$NS_C" "client namespace after the Table = 1234 tunnel"
 
 check "SaveConfig = true: down writes the running configuration back, awg-quick keys kept"
-sed -e 's|^\[Interface\]$|[Interface]\nSaveConfig = true|' -e '/^Pre/d' -e '/^Post/d' \
-	"$CONF/awgtc.conf" >"$CONF/awgtsv.conf"
-chmod 600 "$CONF/awgtsv.conf"
+variant awgtsv -e 's|^\[Interface\]$|[Interface]\nSaveConfig = true|' -e '/^Pre/d' -e '/^Post/d'
 tunnel "$NS_C" up "$CONF/awgtsv.conf"
 ip netns exec "$NS_C" "$AWG_CLI" set awgtsv peer "$SRV_PUB64" persistent-keepalive 17
 tunnel "$NS_C" down awgtsv
