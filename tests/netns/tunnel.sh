@@ -124,7 +124,7 @@ ok "error: ${out%%$'\n'*}"
 same_as_before "$NS_C" "client namespace after a failed up"
 
 check "bad configs: each refused with a message naming the problem, nothing configured"
-# bad_conf NAME SED-EXPR... : a copy of the client config with edits; EXPECT = message pattern.
+# bad_case NAME EXPECT SED-EXPR: up of a variant must fail with EXPECT in its message, leaving nothing.
 bad_case() {
 	local name=$1 expect=$2 edit=$3 out
 	variant "$name" "$edit"
