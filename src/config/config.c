@@ -425,10 +425,9 @@ static int h_hp_key(struct parser *p, const struct key_desc *k)
 	return 0;
 }
 
-/* arg selects the range: 0 = ContentPaddingAddition, 1.. = the timing keys in struct order. */
-static struct awg_range *range_field(struct awg_conf *c, unsigned arg)
+struct awg_range *awg_conf_range(struct awg_conf *c, unsigned arg)
 {
-	struct awg_range *f[] = {
+	struct awg_range *f[AWG_CONF_RANGES] = {
 		&c->obfs.content_padding, &c->timing.rekey_after_time, &c->timing.rekey_timeout,
 		&c->timing.reject_after_time, &c->timing.keepalive_timeout,
 		&c->timing.max_handshake_attempts,
@@ -444,11 +443,11 @@ static int h_range(struct parser *p, const struct key_desc *k)
 	uint32_t max = k->arg ? UINT32_MAX : UINT16_MAX;
 
 	if (!p->len) {
-		*range_field(p->c, k->arg) = (struct awg_range){ 0 };
+		*awg_conf_range(p->c, k->arg) = (struct awg_range){ 0 };
 		p->c->has &= ~bit;
 		return 0;
 	}
-	if (awg_parse_range(p->val, p->len, max, range_field(p->c, k->arg)) < 0)
+	if (awg_parse_range(p->val, p->len, max, awg_conf_range(p->c, k->arg)) < 0)
 		return bad_value(p, k, 0, p->len, "range (N or LO-HI)");
 	p->c->has |= bit;
 	return 0;
@@ -1110,9 +1109,9 @@ static int put_awg(struct awg_buf *b, const struct awg_conf *c, bool redact)
 	}
 	if (c->has & AWG_CONF_HAS_HP_KEY)
 		put_key(b, "HeaderProtectionKey", c->obfs.hp_key, redact);
-	for (unsigned i = 0; i < 6; i++) {
+	for (unsigned i = 0; i < AWG_CONF_RANGES; i++) {
 		if (c->has & (AWG_CONF_HAS_CONTENT_PADDING << i))
-			put_range(b, range_names[i], *range_field((struct awg_conf *)c, i));
+			put_range(b, range_names[i], *awg_conf_range((struct awg_conf *)c, i));
 	}
 	if (c->has & AWG_CONF_HAS_RANDOM_TRAILERS)
 		awg_buf_printf(b, "RandomTrailers = %s\n", c->obfs.random_trailers ? "on" : "off");

@@ -147,6 +147,15 @@ void awg_conf_peer_remove(struct awg_conf *c, struct awg_conf_peer *peer);
 /* Appends an allowed IP (kept as given). Returns 0 or -ENOMEM. */
 int awg_conf_peer_add_allowed_ip(struct awg_conf_peer *peer, const struct awg_cidr *ip);
 /* Sets I-slot n (0..4) to a copy of text[0..len), or clears it when text is NULL. 0/-ENOMEM. */
+/*
+ * The range-valued keys by index, in one order for every reader and writer: 0 =
+ * ContentPaddingAddition, 1..5 = RekeyAfterTime, RekeyTimeout, RejectAfterTime,
+ * KeepaliveTimeout, MaxHandshakeAttempts (struct awg_timing_params order). i < AWG_CONF_RANGES.
+ * Read-only users of a const model may cast it: nothing is written through the pointer here.
+ */
+#define AWG_CONF_RANGES 6
+struct awg_range *awg_conf_range(struct awg_conf *c, unsigned i);
+
 int awg_conf_set_ispec(struct awg_conf *c, unsigned n, const char *text, size_t len);
 /* Deep equality of two models, including has-bits, flags and runtime counters. */
 bool awg_conf_equal(const struct awg_conf *a, const struct awg_conf *b);

@@ -669,17 +669,6 @@ static const char *const range_keys[] = {
 	"keepalive_timeout", "max_handshake_attempts",
 };
 
-static const struct awg_range *range_of(const struct awg_conf *c, unsigned i)
-{
-	const struct awg_range *f[] = {
-		&c->obfs.content_padding, &c->timing.rekey_after_time, &c->timing.rekey_timeout,
-		&c->timing.reject_after_time, &c->timing.keepalive_timeout,
-		&c->timing.max_handshake_attempts,
-	};
-
-	return f[i];
-}
-
 static void get_device(struct awg_buf *b, const struct awg_conf *c)
 {
 	const uint32_t junk[] = { c->obfs.jc, c->obfs.jmin, c->obfs.jmax };
@@ -711,9 +700,9 @@ static void get_device(struct awg_buf *b, const struct awg_conf *c)
 	}
 	if (c->obfs.hp_on)
 		put_hex(b, "header_protection_key", c->obfs.hp_key);
-	for (unsigned i = 0; i < 6; i++) {
-		if (!awg_range_is_zero(*range_of(c, i)))
-			put_range(b, range_keys[i], *range_of(c, i));
+	for (unsigned i = 0; i < AWG_CONF_RANGES; i++) {
+		if (!awg_range_is_zero(*awg_conf_range((struct awg_conf *)c, i)))
+			put_range(b, range_keys[i], *awg_conf_range((struct awg_conf *)c, i));
 	}
 	awg_buf_printf(b, "random_trailers=%d\ndisable_cookies=%d\n", c->obfs.random_trailers,
 		       c->obfs.disable_cookies);
@@ -818,11 +807,11 @@ static int r_device_number(struct reader *r)
 			return 0;
 		}
 	}
-	for (unsigned i = 0; i < 6; i++) {
+	for (unsigned i = 0; i < AWG_CONF_RANGES; i++) {
 		if (!key_is(r, range_keys[i]))
 			continue;
 		if (awg_parse_range(r->val, r->len, UINT32_MAX,
-				    (struct awg_range *)range_of(c, i)) < 0)
+				    awg_conf_range(c, i)) < 0)
 			return r_bad(r);
 		c->has |= AWG_CONF_HAS_CONTENT_PADDING << i;
 		return 0;
@@ -1016,9 +1005,9 @@ static int set_device(struct awg_buf *b, const struct awg_conf *c, bool replace)
 	}
 	if (c->has & AWG_CONF_HAS_HP_KEY)
 		put_hex(b, "header_protection_key", c->obfs.hp_on ? c->obfs.hp_key : zero);
-	for (unsigned i = 0; i < 6; i++) {
+	for (unsigned i = 0; i < AWG_CONF_RANGES; i++) {
 		if (c->has & (AWG_CONF_HAS_CONTENT_PADDING << i))
-			put_range(b, range_keys[i], *range_of(c, i));
+			put_range(b, range_keys[i], *awg_conf_range((struct awg_conf *)c, i));
 	}
 	if (c->has & AWG_CONF_HAS_RANDOM_TRAILERS)
 		awg_buf_printf(b, "random_trailers=%d\n", c->obfs.random_trailers);

@@ -45,17 +45,6 @@ static const struct dev_arg dev_args[] = {
 	{ "random-trailers", A_BOOL, 0 }, { "disable-cookies", A_BOOL, 1 },
 };
 
-static struct awg_range *range_field(struct awg_conf *c, unsigned i)
-{
-	struct awg_range *r[] = {
-		&c->obfs.content_padding, &c->timing.rekey_after_time, &c->timing.rekey_timeout,
-		&c->timing.reject_after_time, &c->timing.keepalive_timeout,
-		&c->timing.max_handshake_attempts,
-	};
-
-	return r[i];
-}
-
 static int bad(const char *what, const char *value)
 {
 	fprintf(stderr, "%s: `%s'\n", what, value);
@@ -115,7 +104,7 @@ static int set_dev_value(struct awg_conf *c, const struct dev_arg *a, const char
 		c->has |= AWG_CONF_HAS_HP_KEY;
 		return 0;
 	case A_RANGE:
-		if (awg_parse_range(v, strlen(v), 65535, range_field(c, a->idx)))
+		if (awg_parse_range(v, strlen(v), 65535, awg_conf_range(c, a->idx)))
 			return bad("Value is neither N nor LO-HI (0-65535)", v);
 		c->has |= AWG_CONF_HAS_CONTENT_PADDING << a->idx;
 		return 0;

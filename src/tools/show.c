@@ -60,17 +60,6 @@ static void device_put(struct device *d)
 	awg_wipe(d->public_key, sizeof(d->public_key));
 }
 
-static const struct awg_range *timing_range(const struct awg_conf *c, unsigned i)
-{
-	const struct awg_range *r[] = {
-		&c->obfs.content_padding, &c->timing.rekey_after_time, &c->timing.rekey_timeout,
-		&c->timing.reject_after_time, &c->timing.keepalive_timeout,
-		&c->timing.max_handshake_attempts,
-	};
-
-	return r[i];
-}
-
 static const char *key_text(char buf[AWG_CRYPTO_KEY_B64_LEN + 1], const uint8_t key[AWG_KEY_LEN])
 {
 	awg_key_to_base64(buf, key);
@@ -225,10 +214,10 @@ static void pretty_awg(const struct awg_conf *c)
 	}
 	if (hp_set(c))
 		pretty_field("header protection key", "(hidden)");
-	for (unsigned i = 0; i < 6; i++) {
+	for (unsigned i = 0; i < AWG_CONF_RANGES; i++) {
 		if ((c->has & (AWG_CONF_HAS_CONTENT_PADDING << i)) &&
-		    !awg_range_is_zero(*timing_range(c, i)))
-			pretty_range(range_names[i], *timing_range(c, i));
+		    !awg_range_is_zero(*awg_conf_range((struct awg_conf *)c, i)))
+			pretty_range(range_names[i], *awg_conf_range((struct awg_conf *)c, i));
 	}
 	if ((c->has & AWG_CONF_HAS_RANDOM_TRAILERS) && c->obfs.random_trailers)
 		pretty_field("random trailers", "on");
@@ -652,10 +641,10 @@ static void conf_awg(const struct awg_conf *c)
 	}
 	if (hp_set(c))
 		conf_key("HeaderProtectionKey", c->obfs.hp_key);
-	for (unsigned i = 0; i < 6; i++) {
+	for (unsigned i = 0; i < AWG_CONF_RANGES; i++) {
 		if ((c->has & (AWG_CONF_HAS_CONTENT_PADDING << i)) &&
-		    !awg_range_is_zero(*timing_range(c, i)))
-			conf_range(range_conf_names[i], *timing_range(c, i));
+		    !awg_range_is_zero(*awg_conf_range((struct awg_conf *)c, i)))
+			conf_range(range_conf_names[i], *awg_conf_range((struct awg_conf *)c, i));
 	}
 	if ((c->has & AWG_CONF_HAS_RANDOM_TRAILERS) && c->obfs.random_trailers)
 		printf("RandomTrailers = on\n");
