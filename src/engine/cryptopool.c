@@ -20,9 +20,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "crypto.h"
+#include "sysenv.h"
 
 /* Iterations claimed at once: a packet seal is ~1 us, a claim a contended cache line. */
 #define CHUNK 4
@@ -68,14 +68,6 @@ static void run(struct task *t)
 	}
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /*
  * After a loop, a worker watches for the next one for a while before sleeping: batches come
  * back to back under load, and a sleeping worker wakes too late to take much of a batch (one
@@ -84,10 +76,11 @@ static uint64_t mono_ns(void)
  */
 static void poll_gen(struct awg_cryptopool *p, unsigned seen)
 {
-	uint64_t t0 = mono_ns();
+	const struct awg_env *env = awg_sysenv();
+	uint64_t t0 = awg_env_mono_ns(env);
 
 	while (atomic_load_explicit(&p->gen, memory_order_relaxed) == seen &&
-	       mono_ns() - t0 < POLL_NS)
+	       awg_env_mono_ns(env) - t0 < POLL_NS)
 		sched_yield();
 }
 

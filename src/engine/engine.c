@@ -34,7 +34,6 @@
 #include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "crypto.h"
@@ -105,8 +104,6 @@ struct io {
 	uint8_t *gro_area;		/* AWG_GRO_AREA_LEN(GRO_FLOWS) bytes */
 	bool use_gro;
 };
-
-static uint64_t mono_now(void);
 
 /* The io of the calling thread: device callbacks queue into it. */
 static _Thread_local struct io *cur_io;
@@ -242,7 +239,7 @@ static void send_full(struct io *io, int fd, struct awg_udp_batch *b)
 static void report_too_big(struct awg_engine *e, struct awg_udp_batch *b)
 {
 	static _Atomic uint64_t last_ns;
-	uint64_t now = mono_now(), prev = atomic_load(&last_ns);
+	uint64_t now = awg_env_mono_ns(e->env), prev = atomic_load(&last_ns);
 
 	if (!b->too_big)
 		return;
@@ -1113,14 +1110,6 @@ static void rx_sync_sockets(struct awg_engine *e, unsigned *gen, int *fd4, int *
 	*gen = e->udp_gen;
 }
 
-static uint64_t mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /*
  * epoll_wait, but a busy thread (its last wait was shorter than the poll window) first polls
  * for up to e->poll_ns: under load the next event is usually microseconds away, and sleeping
@@ -1132,7 +1121,7 @@ static uint64_t mono_now(void)
 static int wait_events(const struct awg_engine *e, int epfd, struct epoll_event *evs, int max,
 		       int timeout, uint64_t *last_wait)
 {
-	uint64_t t0 = mono_now();
+	uint64_t t0 = awg_env_mono_ns(e->env);
 	int n;
 
 	if (timeout && *last_wait < e->poll_ns) {
@@ -1141,11 +1130,11 @@ static int wait_events(const struct awg_engine *e, int epfd, struct epoll_event 
 			if (n)
 				goto out;
 			sched_yield();
-		} while (mono_now() - t0 < e->poll_ns);
+		} while (awg_env_mono_ns(e->env) - t0 < e->poll_ns);
 	}
 	n = epoll_wait(epfd, evs, max, timeout);
 out:
-	*last_wait = mono_now() - t0;
+	*last_wait = awg_env_mono_ns(e->env) - t0;
 	return n;
 }
 
