@@ -1,0 +1,4 @@
+// SPDX-License-Identifier: MIT
+/* placeholder, being written */
+int main(void);
+int main(void) { return 1; }
