@@ -34,8 +34,19 @@ static _Thread_local EVP_MAC_CTX *tl_b2mac;
 static _Thread_local EVP_MAC_CTX *tl_hmac;
 static _Thread_local EVP_CIPHER_CTX *tl_cipher;
 
+/* Defined with the random pool below. */
+static void pool_wipe(void);
+
 static void load_algs(void)
 {
+	/*
+	 * fork() copies the calling thread's random pool: without this, a child that draws
+	 * before exec would repeat its parent's bytes (nonces, keys).
+	 */
+	if (pthread_atfork(NULL, NULL, pool_wipe) != 0) {
+		algs.status = -ENOMEM;
+		return;
+	}
 	if (sodium_init() < 0) {
 		algs.status = -EIO;
 		return;
@@ -61,9 +72,6 @@ int awg_crypto_init(void)
 	pthread_once(&algs_once, load_algs);
 	return algs.status;
 }
-
-/* Defined with the random pool below. */
-static void pool_wipe(void);
 
 void awg_crypto_thread_cleanup(void)
 {

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -1075,6 +1077,29 @@ static void test_random_pool(void)
 	CHECK(!awg_is_zero(big, sizeof(big)));
 }
 
+/* A forked child must not hand out the bytes left in its parent's random pool. */
+static void test_random_fork(void)
+{
+	uint8_t warm[8], mine[32], theirs[32];
+	int p[2];
+	pid_t pid;
+
+	awg_random_bytes(warm, sizeof(warm));	/* the pool now holds unused bytes */
+	if (!CHECK(pipe(p) == 0))
+		return;
+	pid = fork();
+	if (pid == 0) {
+		awg_random_bytes(mine, sizeof(mine));
+		_exit(write(p[1], mine, sizeof(mine)) == (ssize_t)sizeof(mine) ? 0 : 1);
+	}
+	close(p[1]);
+	awg_random_bytes(mine, sizeof(mine));
+	CHECK(read(p[0], theirs, sizeof(theirs)) == (ssize_t)sizeof(theirs));
+	close(p[0]);
+	waitpid(pid, NULL, 0);
+	CHECK(memcmp(mine, theirs, sizeof(mine)) != 0);
+}
+
 TEST_MAIN("crypto",
 	  T(test_init),
 	  T(test_x25519_rfc7748_function),
@@ -1102,5 +1127,6 @@ TEST_MAIN("crypto",
 	  T(test_equal_is_zero_wipe),
 	  T(test_random_bytes),
 	  T(test_random_pool),
+	  T(test_random_fork),
 	  T(test_key_base64),
 	  T(test_key_hex))
