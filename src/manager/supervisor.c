@@ -327,7 +327,8 @@ static void run_pending(struct awg_sup *s)
 static void describe(const siginfo_t *si, bool known, char *buf, size_t len)
 {
 	if (!known)
-		snprintf(buf, len, "awg-tunnel stopped");
+		snprintf(buf, len, "awg-tunnel ended (exit status unknown: it was adopted from an "
+			 "earlier manager)");
 	else if (si->si_code == CLD_EXITED)
 		snprintf(buf, len, "awg-tunnel exited with status %d", si->si_status);
 	else
