@@ -35,7 +35,9 @@
  *   u32 status   0 = success, otherwise a positive errno value (EACCES: not allowed for this
  *                caller; ENOENT: no such tunnel; EEXIST: name taken; EINVAL: bad config or
  *                name; EBUSY: tunnel busy; E2BIG: too large; ...)
- *   str error    at most AWG_MGR_ERROR_MAX bytes: a sentence for people, empty on success
+ *   str error    at most AWG_MGR_ERROR_MAX bytes: a sentence for people; it must be empty
+ *                when status is 0 (so the one error text of a successful State reply is its
+ *                result field, which struct awg_mgr_msg's error then holds)
  * and the result fields listed below follow only when status is 0.
  *
  * Methods (code: request fields -> result fields). Numbers 0-12 are the Windows manager's
@@ -86,7 +88,7 @@
  *                      str error, bool complete        (sent to admins only)
  *
  * Names are tunnel names (windows-reference.md section 3.2): 1-32 bytes of [a-zA-Z0-9_=+.-];
- * the codec checks only the length, the manager checks the rules.
+ * the codec checks only the upper bound (32), the manager checks the rules (an empty name too).
  */
 #ifndef _AWG_MANAGER_PROTO_H
 #define _AWG_MANAGER_PROTO_H
@@ -200,7 +202,7 @@ struct awg_mgr_msg {
 	uint8_t code;			/* enum awg_mgr_method or awg_mgr_event */
 	uint32_t seq;
 
-	/* Replies. */
+	/* Replies. error: the reply's error; State's, TunnelChange's and UpdateProgress's error. */
 	uint32_t status;
 	char error[AWG_MGR_ERROR_MAX + 1];
 
@@ -236,7 +238,10 @@ struct awg_mgr_msg {
 	uint64_t total;
 };
 
-/* Sets the strings of m to a copy of config[0..len) (NUL added). 0 or -ENOMEM / -E2BIG. */
+/*
+ * Sets m->config to an owned copy of config[0..len) (NUL added; config_len = len), wiping and
+ * freeing the previous one. 0, -E2BIG when len > AWG_MGR_CONFIG_MAX, or -ENOMEM.
+ */
 int awg_mgr_msg_set_config(struct awg_mgr_msg *m, const char *config, size_t len);
 
 /*
