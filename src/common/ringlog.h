@@ -8,10 +8,12 @@
  *   offset 0   u32 magic = AWG_RINGLOG_MAGIC
  *   offset 4   u32 next_index   incremented atomically by writers; slot = index % LINES
  *   offset 8   AWG_RINGLOG_LINES slots of AWG_RINGLOG_SLOT bytes:
- *                i64 time_ns (Unix ns; 0 = empty or being written), char text[512] (NUL-ended)
- * A writer takes the time, claims a slot with an atomic add on next_index, stores time_ns = 0
- * (unpublish), writes the text with its first byte last, then stores time_ns with release
- * order (publish). Readers skip slots whose time is 0 or whose text starts with NUL.
+ *                i64 time_ns (Unix ns; 0 = empty, < 0 = being written), char text[512] (NUL-ended)
+ * A writer takes the time, claims an index with an atomic add on next_index, takes its slot by
+ * swapping time_ns to -(index + 1) (unpublish; a slot that a writer of an older index still
+ * fills is left to it and the line dropped, so two writers never copy into one slot), writes
+ * the text with its first byte last, then swaps time_ns to the time with release order
+ * (publish). Readers skip slots whose time is 0 or negative or whose text starts with NUL.
  *
  * Text is "[TAG] [prefix] message"; a writer trims the message, caps it to 511 bytes and
  * replaces anything that looks like a WireGuard key (44 base64 characters ending in '=') with
@@ -36,7 +38,7 @@
 struct awg_ringlog {
 	uint8_t *map;			/* AWG_RINGLOG_SIZE bytes, shared */
 	bool writable;
-	char tag[8];			/* "[MGR] " etc., at most 5 tag characters */
+	char tag[9];			/* "[MGR] " etc.: at most 5 tag characters, brackets, space, NUL */
 	char prefix[48];		/* "[name] " or empty */
 	bool mirror;			/* also print each line to stderr */
 };
@@ -68,9 +70,9 @@ __attribute__((format(printf, 2, 3)))
 void awg_ringlog_printf(struct awg_ringlog *r, const char *fmt, ...);
 
 /*
- * Calls fn for each published line after *cursor, oldest first, and advances *cursor.
- * *cursor == AWG_RINGLOG_CURSOR_ALL starts with the oldest line present. Returns the number
- * of lines delivered.
+ * Calls fn for each published line after *cursor, oldest first, and advances *cursor (the
+ * index of the next line to read). *cursor == AWG_RINGLOG_CURSOR_ALL starts with the oldest
+ * line present, as does a cursor the writers lapped. Returns the number of lines delivered.
  */
 size_t awg_ringlog_follow(const struct awg_ringlog *r, uint32_t *cursor,
 			  void (*fn)(void *ctx, int64_t time_ns, const char *text), void *ctx);
