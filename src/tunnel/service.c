@@ -12,6 +12,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -59,15 +60,20 @@ struct live {
 static void err(const struct awg_tunnel *t, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * One write per message: under --log-fd, stderr is a pipe shared with awgd, and a line written
+ * in pieces could be split by awgd's lines into several ring log entries.
+ */
 static void err(const struct awg_tunnel *t, const char *fmt, ...)
 {
+	char line[1024];
 	va_list ap;
+	int n = snprintf(line, sizeof(line), "awg-tunnel(%s): ", t->name);
 
-	fprintf(stderr, "awg-tunnel(%s): ", t->name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "%s\n", line);
 }
 
 static void state_path(char *buf, size_t cap, const char *name)
@@ -76,6 +82,41 @@ static void state_path(char *buf, size_t cap, const char *name)
 }
 
 /* ---- scripts ---- */
+
+/*
+ * system() without our signal mask: awg_tunnel_run blocks SIGTERM, SIGINT, SIGHUP and SIGCHLD
+ * for its signalfd, and a script (and whatever it leaves running) must not inherit that, or
+ * SIGTERM would not stop it. Returns the wait status, or -1 if /bin/sh did not start.
+ */
+static int shell(const char *cmd)
+{
+	char *argv[] = { "sh", "-c", (char *)cmd, NULL };
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none;
+	pid_t pid;
+	int st = -1, ret;
+
+	sigemptyset(&none);
+	if (posix_spawnattr_init(&attr))
+		return -1;
+	if (posix_spawn_file_actions_init(&fa)) {
+		posix_spawnattr_destroy(&attr);
+		return -1;
+	}
+	/* Script output goes where ours does: under the manager, into the ring log. */
+	ret = posix_spawn_file_actions_adddup2(&fa, 2, 1) ||
+	      posix_spawnattr_setsigmask(&attr, &none) ||
+	      posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK) ||
+	      posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	if (ret)
+		return -1;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return st;
+}
 
 /* Runs each script with %i replaced by the name, /bin/sh, the tunnel-name environment. */
 static int run_scripts(const struct awg_tunnel *t, const struct awg_strlist *l, const char *what)
@@ -97,7 +138,7 @@ static int run_scripts(const struct awg_tunnel *t, const struct awg_strlist *l, 
 		fprintf(stderr, "[#] %s\n", cmd);
 		setenv("AMNEZIAWG_TUNNEL_NAME", t->name, 1);
 		setenv("WIREGUARD_TUNNEL_NAME", t->name, 1);
-		st = system(cmd);
+		st = shell(cmd);
 		if (st != 0) {
 			err(t, "%s script failed (status %d): %s", what,
 			    WIFEXITED(st) ? WEXITSTATUS(st) : st, cmd);
@@ -691,6 +732,9 @@ static void save_config(struct awg_tunnel *t)
 	size_t len = 0;
 	int fd, ret;
 
+	/* A config from a descriptor (--config-fd) has no file to write back. */
+	if (!t->path[0])
+		return;
 	awg_conf_init(&run);
 	ret = awg_ipc_get(t->name, &run);
 	if (!ret) {
@@ -883,8 +927,11 @@ int awg_tunnel_run(struct awg_tunnel *t, int ready_fd)
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC);
-	if (sfd < 0 || check_stale(t) < 0)
+	if (sfd < 0 || check_stale(t) < 0) {
+		close_fd(&ready_fd);
 		return 1;
+	}
+	fprintf(stderr, "awg-tunnel(%s): starting\n", t->name);
 	ret = bring_up(t, &l);
 	close_fd(&l.tun_fd);
 	close_fd(&l.udp4);
@@ -892,14 +939,19 @@ int awg_tunnel_run(struct awg_tunnel *t, int ready_fd)
 	if (ret < 0) {
 		teardown(t, &l);
 		close(sfd);
+		/* No "down" line: the error stays the last line `up` prints. */
+		close_fd(&ready_fd);
 		return 1;
 	}
 	ret = drop_capabilities();
 	if (ret < 0)
 		err(t, "warning: cannot drop capabilities: %s", strerror(-ret));
-	fprintf(stderr, "awg-tunnel(%s): up\n", t->name);
+	fprintf(stderr, "awg-tunnel(%s): up: interface %s, ifindex %d\n", t->name, t->name,
+		l.ifindex);
 	if (ready_fd >= 0 && write(ready_fd, "ok\n", 3) != 3)
 		err(t, "cannot report readiness");
+	/* Answered: the reader sees EOF after "ok", and no later child can hold the fd. */
+	close_fd(&ready_fd);
 	/* Detached: let go of the caller's stderr now that it has its answer. */
 	if (t->detached) {
 		int nul = open("/dev/null", O_WRONLY | O_CLOEXEC);
@@ -934,6 +986,7 @@ int awg_tunnel_run(struct awg_tunnel *t, int ready_fd)
 	}
 	teardown(t, &l);
 	close(sfd);
+	fprintf(stderr, "awg-tunnel(%s): down\n", t->name);
 	return status ? 1 : 0;
 }
 

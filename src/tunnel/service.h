@@ -15,7 +15,8 @@
 
 struct awg_tunnel {
 	char name[AWG_TUNNEL_NAME_MAX + 1];
-	char path[4096];		/* the config file (SaveConfig writes it back) */
+	char path[4096];		/* the config file (SaveConfig writes it back); empty
+					 * for a config from a descriptor: nothing is written */
 	struct awg_conf conf;		/* as loaded; owned */
 	const char *awgd;		/* the engine binary */
 	const char *user;		/* awgd runs as this user */
@@ -25,8 +26,11 @@ struct awg_tunnel {
 
 /*
  * Runs the tunnel in the foreground until SIGTERM/SIGINT/SIGHUP (exit status 0) or until awgd
- * dies more than t->restarts times (1; each earlier death brings the tunnel down and up again). ready_fd >= 0 receives "ok\n" once everything is up, or the bring-up fails and
- * nothing is left configured. Errors are printed to stderr. Returns the exit status.
+ * dies more than t->restarts times (1; each earlier death brings the tunnel down and up
+ * again). ready_fd >= 0 (owned: closed once answered) receives "ok\n" once everything is up,
+ * or is closed without it when the bring-up fails and nothing is left configured. Errors and the lifecycle lines
+ * (starting, up, awgd exited, up again, down) are printed to stderr, one write each. Returns
+ * the exit status.
  */
 int awg_tunnel_run(struct awg_tunnel *t, int ready_fd);
 

@@ -10,7 +10,10 @@
 #     failing PreUp leaves nothing; a config error is reported as file:line:column and leaves
 #     nothing; awgd runs without capabilities, with no_new_privs and seccomp;
 #   - after SIGKILL of awg-tunnel, `down` removes what it left; Table = N, SaveConfig, an IPv6
-#     endpoint, run mode with sd_notify and AWG_TUNNEL_RESTART.
+#     endpoint, run mode with sd_notify and AWG_TUNNEL_RESTART;
+#   - run as awg-manager starts it: config on --config-fd (a file, a pipe), "ok" on --ready-fd,
+#     every stderr line (awg-tunnel's, awgd's, the scripts') in the ring log on --log-fd as
+#     "[TUN] [NAME] ...", with no private key in the log file.
 set -euo pipefail
 TEST=tunnel
 . "$(dirname "$0")/lib.sh"
@@ -33,7 +36,8 @@ ip -n "$NS_S" addr add fd00:90::2/64 dev vs nodad
 ip netns exec "$NS_S" sysctl -qw net.ipv4.ip_forward=1
 # The client namespace's own resolv.conf (ip netns exec bind-mounts it over /etc/resolv.conf),
 # so that DNS changes stay inside the test; the managed-file mode, never the host's resolvconf.
-_CLEANUP_HOOKS+=("ip netns exec $NS_C $AWG_TUNNEL down awgt6 >/dev/null 2>&1"
+_CLEANUP_HOOKS+=("ip netns exec $NS_C $AWG_TUNNEL down awgtm >/dev/null 2>&1"
+		 "ip netns exec $NS_C $AWG_TUNNEL down awgt6 >/dev/null 2>&1"
 		 "ip netns exec $NS_C $AWG_TUNNEL down awgth >/dev/null 2>&1"
 		 "ip netns exec $NS_C $AWG_TUNNEL down awgtt >/dev/null 2>&1"
 		 "ip netns exec $NS_C $AWG_TUNNEL down awgtsv >/dev/null 2>&1"
@@ -328,6 +332,115 @@ wait "$rpid" || st=$?
 assert_eq "$st" 1 "exit status of awg-tunnel run after awgd died"
 grep -q "awgd exited" "$LOGDIR/run.out" || fail "no message about awgd: $(cat "$LOGDIR/run.out")"
 same_as_before "$NS_C" "client namespace after awgd died"
+
+check "run under a manager: config on fd 3 (file), ok on fd 4, ring log on fd 5, SIGTERM"
+RING=$LOGDIR/log.bin
+python3 -c '
+import struct, sys
+open(sys.argv[1], "wb").write(struct.pack("<II", 0x0BADBABE, 0) + bytes(2048 * 520))
+' "$RING"
+assert_eq "$(stat -c %s "$RING")" 1064968 "ring log size"
+# ring_lines: the published entries, oldest first (slots at 8 + i*520: i64 time_ns, text[512]).
+ring_lines() {
+	python3 -c '
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+lines = []
+for i in range(2048):
+    o = 8 + i * 520
+    t = struct.unpack_from("<q", b, o)[0]
+    text = b[o + 8:o + 520].split(b"\0", 1)[0]
+    if t and text:
+        lines.append((t, text.decode("utf-8", "replace")))
+for t, text in sorted(lines):
+    print(text)
+' "$RING"
+}
+# The key must not reach the log in any form: base64, hex, raw bytes.
+no_key_in_ring() {
+	python3 -c '
+import base64, sys
+b = open(sys.argv[1], "rb").read()
+k = base64.b64decode(sys.argv[2])
+for form in (sys.argv[2].encode(), k.hex().encode(), k.hex().upper().encode(), k):
+    if form in b:
+        sys.exit("the private key is in the ring log")
+' "$RING" "$CLI_PRIV64" || fail "the private key is in the ring log file"
+	ok "no private key in the ring log file (base64, hex, raw)"
+}
+# A script that prints the key, and SaveConfig, which a config from a descriptor cannot do.
+variant awgtm -e 's|^AllowedIPs = .*|AllowedIPs = 10.90.0.1/32|' -e '/^DNS/d' -e '/^Pre/d' \
+	-e '/^Post/d' -e 's|^\[Interface\]$|[Interface]\nSaveConfig = true\nPostUp = echo "script says '"$CLI_PRIV64"'"|'
+cp "$CONF/awgtm.conf" "$LOGDIR/awgtm.orig"
+READY=$LOGDIR/ready.fifo
+mkfifo "$READY"
+ip netns exec "$NS_C" env LOG_LEVEL=verbose "$AWG_TUNNEL" run --config-fd 3 --ready-fd 4 --log-fd 5 \
+	awgtm 3<"$CONF/awgtm.conf" 4>"$READY" 5<>"$RING" </dev/null >"$LOGDIR/mgr.out" 2>&1 &
+rpid=$!
+_PIDS+=("$rpid")
+exec 7<"$READY"
+answer=
+read -r -t 30 -u 7 answer || fail "no readiness line on fd 4: $(cat "$LOGDIR/mgr.out")"
+assert_eq "$answer" ok "readiness on fd 4"
+# Then EOF: awg-tunnel closed it, and nothing it started holds it.
+st=0
+read -r -t 5 -u 7 answer || st=$?
+exec 7<&-
+assert_eq "$st" 1 "read status after ok (1: EOF, >128: timeout)"
+ip -n "$NS_C" link show awgtm >/dev/null || fail "no interface awgtm"
+wait_ping "$NS_C" 10.90.0.1 10
+ping_check "$NS_C" 10.90.0.1 3
+apid=$(pgrep -f "awgd -f --user nobody awgtm" | head -1)
+[ -n "$apid" ] || fail "no awgd for awgtm"
+# Neither awgd nor anything else of the tunnel's holds the ring log, the config or the fifo.
+held=$(ls -l "/proc/$apid/fd" "/proc/$rpid/fd" | grep -E "log.bin|ready.fifo|awgtm.conf" || true)
+[ -z "$held" ] || fail "descriptors passed on or kept open: $held"
+ok "config, readiness and log descriptors not inherited by awgd, closed in awg-tunnel"
+kill -TERM "$rpid"
+st=0
+wait "$rpid" || st=$?
+assert_eq "$st" 0 "exit status of awg-tunnel run after SIGTERM"
+proc_gone "$apid" || fail "awgd still running after SIGTERM"
+ip -n "$NS_C" link show awgtm >/dev/null 2>&1 && fail "interface awgtm left after SIGTERM"
+same_as_before "$NS_C" "client namespace after the manager-style run"
+cmp -s "$CONF/awgtm.conf" "$LOGDIR/awgtm.orig" || fail "the config file was written"
+log=$(ring_lines)
+printf '%s\n' "$log" >"$LOGDIR/ring.txt"
+for want in "[TUN] [awgtm] awg-tunnel(awgtm): starting" \
+	    "[TUN] [awgtm] awg-tunnel(awgtm): up: interface awgtm" \
+	    "[TUN] [awgtm] awg-tunnel(awgtm): warning: SaveConfig = true is ignored" \
+	    "[TUN] [awgtm] script says (key hidden)" \
+	    "[TUN] [awgtm] awg-tunnel(awgtm): down"; do
+	[[ $log == *"$want"* ]] || fail "no '$want' in the ring log:"$'\n'"$log"
+done
+[ "$(printf '%s\n' "$log" | tail -1)" = "[TUN] [awgtm] awg-tunnel(awgtm): down" ] ||
+	fail "the last ring log line is not the down line:"$'\n'"$log"
+# awgd inherits the pipe: its verbose lines arrive as well, one entry per line.
+nawgd=$(grep -c '^\[TUN\] \[awgtm\] .* awgd(awgtm): ' <<<"$log" || true)
+assert_ge "$nawgd" 1 "awgd lines in the ring log"
+other=$(grep -v '^\[TUN\] \[awgtm\] ' <<<"$log" || true)
+[ -z "$other" ] || fail "ring log lines without the [TUN] [awgtm] prefix: $other"
+ok "$(wc -l <<<"$log") lines, all '[TUN] [awgtm] ...', starting to down, $nawgd from awgd"
+grep -q "awg-tunnel(awgtm): up: interface awgtm" "$LOGDIR/mgr.out" ||
+	fail "stderr did not get the mirrored lines: $(cat "$LOGDIR/mgr.out")"
+ok "the lines are mirrored to the original stderr"
+no_key_in_ring
+
+check "run under a manager: config on fd 3 (a pipe) with an error; --display-name; fd 4 closed without ok"
+: >"$LOGDIR/ready2.out"
+st=0
+ip netns exec "$NS_C" "$AWG_TUNNEL" run --config-fd 3 --ready-fd 4 --log-fd 5 \
+	--display-name "Büro VPN" awgtm 3< <(sed 's/^Address = /Adress = /' "$CONF/awgtm.conf") \
+	4>"$LOGDIR/ready2.out" 5<>"$RING" >"$LOGDIR/mgr2.out" 2>&1 || st=$?
+assert_eq "$st" 1 "exit status for a bad config on fd 3"
+assert_eq "$(stat -c %s "$LOGDIR/ready2.out")" 0 "bytes on the readiness fd after a failure"
+log=$(ring_lines)
+[[ $log == *"[TUN] [Büro VPN] awg-tunnel(awgtm): config from fd 3:"*":1: "*Adress* ]] ||
+	fail "no config error under the display name in the ring log:"$'\n'"$log"
+ok "$(grep -o '\[TUN\] \[Büro VPN\].*Adress.*' <<<"$log" | head -1)"
+ip -n "$NS_C" link show awgtm >/dev/null 2>&1 && fail "an interface was left"
+same_as_before "$NS_C" "client namespace after the failed manager-style run"
+no_key_in_ring
 
 check "after SIGKILL of awg-tunnel, down removes what it left"
 tunnel "$NS_C" up "$CONF/awgtc.conf"
