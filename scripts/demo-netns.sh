@@ -4,18 +4,23 @@
 # brought up with `awg-tunnel up` from two awg-quick config files, on AmneziaWG 3.1 parameters
 # (junk, I1 decoy, S1-S4 prefixes, ranged H1-H4, header protection, padding, trailers).
 # Prints `awg show` of both ends, pings through the tunnel, moves 64 MiB through it with
-# checksums, and takes both tunnels down again. Needs root. Cleans up after itself.
+# checksums, and takes both tunnels down again. Then the same client through the manager:
+# awg-manager in the client namespace, `awgctl import/start/status/stop`. Needs root. Cleans
+# up after itself.
 # Usage: scripts/demo-netns.sh [BUILD_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=$(readlink -f "${1:-build}")
 tunnel=$build/src/tunnel/awg-tunnel
 awg=$build/src/tools/awg
+manager=$build/src/manager/awg-manager
+awgctl=$build/src/ctl/awgctl
 export AWGD=$build/awgd
 A=awg-demo-a B=awg-demo-b
 CONF=$(mktemp -d /tmp/awg-demo.XXXXXX)
 
 cleanup() {
+	[ -n "${MGR:-}" ] && kill "$MGR" 2>/dev/null && wait "$MGR" 2>/dev/null
 	ip netns exec $A "$tunnel" down "$CONF/awgdemo1.conf" >/dev/null 2>&1 || true
 	ip netns exec $B "$tunnel" down "$CONF/awgdemo0.conf" >/dev/null 2>&1 || true
 	for ns in $A $B; do
@@ -29,7 +34,7 @@ cleanup() {
 trap cleanup EXIT
 
 [ "$(id -u)" -eq 0 ] || { echo "demo-netns: needs root (network namespaces)"; exit 1; }
-for f in "$tunnel" "$awg" "$AWGD"; do
+for f in "$tunnel" "$awg" "$AWGD" "$manager" "$awgctl"; do
 	[ -x "$f" ] || { echo "demo-netns: $f not built"; exit 1; }
 done
 cleanup
@@ -102,4 +107,25 @@ echo "==> awg-tunnel down"
 ip netns exec $A "$tunnel" down "$CONF/awgdemo1.conf"
 ip netns exec $B "$tunnel" down "$CONF/awgdemo0.conf"
 ip -n $A link show awgdemo1 >/dev/null 2>&1 && { echo "demo-netns: awgdemo1 still there"; exit 1; }
+
+echo
+echo "==> the client again, through awg-manager (in $A) and awgctl"
+ip netns exec $B "$tunnel" up "$CONF/awgdemo0.conf"
+export AWG_MANAGER_SOCKET=$CONF/run/manager.sock
+ip netns exec $A "$manager" --foreground --state-dir "$CONF/state" --run-dir "$CONF/run" \
+	--policy "$CONF/policy.conf" --tunnel-bin "$tunnel" 2>/dev/null &
+MGR=$!
+for _ in $(seq 50); do [ -S "$AWG_MANAGER_SOCKET" ] && break; sleep 0.1; done
+"$awgctl" import "$CONF/awgdemo1.conf"
+"$awgctl" start awgdemo1
+for _ in $(seq 100); do "$awgctl" list | grep -q "awgdemo1 *started" && break; sleep 0.1; done
+ip netns exec $A ping -c 3 -i 0.2 -W 2 10.77.0.2
+"$awgctl" status awgdemo1
+"$awgctl" stop awgdemo1
+"$awgctl" wait awgdemo1
+"$awgctl" log | tail -n 6
+kill "$MGR"
+wait "$MGR" || true
+MGR=
+ip netns exec $B "$tunnel" down "$CONF/awgdemo0.conf"
 echo "demo-netns: OK"
