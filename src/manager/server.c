@@ -516,7 +516,7 @@ int awg_server_open(struct awg_server **out, const char *run_dir, int epfd,
 	umask(old);
 	if (!ret && fchmodat(s->dirfd, "manager.sock", 0666, 0) < 0)
 		ret = -errno;
-	if (!ret && listen(s->fd, 128) < 0)
+	if (!ret && listen(s->fd, SOMAXCONN) < 0)
 		ret = -errno;
 	if (!ret)
 		ret = awg_loop_add(epfd, s->fd, EPOLLIN, &s->watch);

@@ -223,6 +223,18 @@ usermod -aG awg-operator $U_OP
 as $U_OP "$AWGCTL" list >/dev/null || fail "operator not re-admitted"
 ok "removal from awg-operator took effect without a restart"
 
+check "names are unique ignoring case; scripts need the policy and never reach operators"
+refused $U_ADM "already exists" sh -c "\"$AWGCTL\" import --name AWGTM1 - <\"$CONF/awgtm1.conf\""
+sed -e 's|^\[Interface\]$|[Interface]\nPostUp = echo awgt-script-marker|' "$CONF/awgtm2.conf" >"$CONF/awgtmscr.conf"
+chmod 644 "$CONF/awgtmscr.conf"
+as $U_ADM "$AWGCTL" import "$CONF/awgtmscr.conf" >/dev/null
+refused $U_ADM "DangerousScriptExecution" "$AWGCTL" start awgtmscr
+printf '%s\n' awgt-script-marker "$CL2_PRIV64" >"$LOGDIR/secrets-scr"
+as $U_OP $MGRTOOL "$SOCK" nosecrets awgtmscr "$LOGDIR/secrets-scr" || fail "script text sent to an operator"
+as $U_ADM "$AWGCTL" export awgtmscr | grep -q "^PostUp = echo awgt-script-marker" || fail "admin export lacks the script"
+as $U_ADM "$AWGCTL" delete awgtmscr
+ok "case-insensitive names, script policy, script redaction"
+
 check "Start stops an intersecting tunnel"
 as $U_ADM "$AWGCTL" import "$CONF/awgtm2.conf" >/dev/null
 as $U_ADM "$AWGCTL" start awgtm2
@@ -351,7 +363,25 @@ ok "enabled tunnel back after restart; kept and adopted with --keep-tunnels"
 check "admin: delete; Quit stops everything"
 as $U_ADM "$AWGCTL" delete awgtm2
 as $U_ADM "$AWGCTL" list | grep -q awgtm2 && fail "awgtm2 still listed"
+$MGRTOOL "$SOCK" expect ManagerStopping 20 >"$LOGDIR/stopping.out" 2>&1 &
+ev=$!
+wait_until 5 "event listener" grep -q subscribed "$LOGDIR/stopping.out"
 $MGRTOOL "$SOCK" call Quit stop_tunnels=1 | grep -q '"already_quit": false' || fail "Quit"
+wait "$ev" || { cat "$LOGDIR/stopping.out" >&2; fail "no ManagerStopping event"; }
 wait_until 25 "manager exit" sh -c "! kill -0 $MGR_PID"
 ip -n "$NS_C" link show awgtm1 >/dev/null 2>&1 && fail "Quit left awgtm1 up"
-ok "deleted; Quit stopped the tunnels and the manager"
+ok "deleted; ManagerStopping sent; Quit stopped the tunnels and the manager"
+
+check "without --foreground: detaches once ready"
+ip netns exec "$NS_C" "$AWG_MANAGER" --state-dir "$STATE" --run-dir "$RUN" --policy "$POLICY" \
+	--tunnel-bin "$AWG_TUNNEL" || fail "awg-manager (detached) exited non-zero"
+MGR_PID=$(pgrep -f -- "--state-dir $STATE" | head -1)
+[ -n "$MGR_PID" ] || fail "no detached manager"
+_PIDS+=("$MGR_PID")
+$MGRTOOL "$SOCK" call Role >/dev/null || fail "detached manager does not answer"
+state_is awgtm1 2 || fail "Quit with stop_tunnels should have disabled awgtm1"
+ip netns exec "$NS_C" "$AWG_MANAGER" --foreground --state-dir "$STATE" --run-dir "$RUN" \
+	--policy "$POLICY" 2>"$LOGDIR/second.err" && fail "a second manager started"
+grep -q "another awg-manager is running" "$LOGDIR/second.err" || fail "second manager: $(cat "$LOGDIR/second.err")"
+stop_manager
+ok "detached manager answered; a second one was refused"

@@ -17,6 +17,7 @@
 #                                                disconnected; prints the manager's RSS
 #   mgrtool.py SOCK events NAME STATE,... SECS   waits for TunnelChange of NAME through the
 #                                                given states in order
+#   mgrtool.py SOCK expect EVENT SECS            subscribes and waits for one event by name
 import base64
 import json
 import os
@@ -32,10 +33,20 @@ import mgrproto as mp  # noqa: E402
 
 
 def connect(path, timeout=10):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    s.connect(path)
-    return s
+    """A connected socket. A full listen backlog makes a connect with a timeout fail with
+    EAGAIN at once (a Unix socket does not wait in that mode), so that is retried."""
+    deadline = time.monotonic() + timeout
+    while True:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        try:
+            s.connect(path)
+            return s
+        except BlockingIOError:
+            s.close()
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def call_raw(s, code, seq=1, **fields):
@@ -322,6 +333,29 @@ def cmd_events(path, args):
     return 0 if not want else 1
 
 
+def cmd_expect(path, args):
+    code, secs = mp.EVENT_NAMES.index(args[0]), float(args[1])
+    s = connect(path, timeout=secs)
+    _, d, _ = call_raw(s, mp.SUBSCRIBE, 1, on=True)
+    assert d["status"] == 0
+    print("subscribed", flush=True)
+    deadline = time.monotonic() + secs
+    while time.monotonic() < deadline:
+        s.settimeout(max(0.1, deadline - time.monotonic()))
+        try:
+            raw = mp.recv_frame(s)
+        except socket.timeout:
+            break
+        if not raw:
+            break
+        ev = mp.decode(raw)
+        if ev["kind"] == mp.EVENT and ev["code"] == code:
+            print(f"got {args[0]}")
+            return 0
+    print(f"no {args[0]} within {secs} s")
+    return 1
+
+
 def main():
     if len(sys.argv) < 3:
         print(__doc__ if __doc__ else open(__file__).read().split("import")[0])
@@ -329,7 +363,7 @@ def main():
     path, cmd, args = sys.argv[1], sys.argv[2], sys.argv[3:]
     fn = {"call": cmd_call, "nosecrets": cmd_nosecrets, "fuzz": cmd_fuzz,
           "concurrent": cmd_concurrent, "slowreader": cmd_slowreader,
-          "events": cmd_events}.get(cmd)
+          "events": cmd_events, "expect": cmd_expect}.get(cmd)
     if not fn:
         print(f"unknown command {cmd}", file=sys.stderr)
         return 2
