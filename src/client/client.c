@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "client.h"
 #include "crypto.h"
 
@@ -92,21 +93,6 @@ static int fail(struct awg_client *c, int err)
 	if (!c->broken)
 		c->broken = err;
 	return c->broken;
-}
-
-static int send_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /* Takes the descriptors of one recvmsg: one per frame is kept in rx_fd, any other is an error. */
@@ -307,7 +293,7 @@ static int send_request(struct awg_client *c, const struct awg_mgr_msg *req, uin
 	ret = awg_mgr_encode(&m, &buf, &len);
 	if (ret)
 		return ret;	/* nothing sent: the stream is still fine */
-	ret = send_all(c->fd, buf, len);
+	ret = awg_fd_send_all(c->fd, buf, len);
 	awg_wipe(buf, len);
 	free(buf);
 	return ret ? fail(c, ret) : 0;

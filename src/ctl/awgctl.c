@@ -305,23 +305,6 @@ bool awg_ctl_name_ok(const char *name)
 	return true;
 }
 
-int awg_ctl_write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * read(2), not stdio: a configuration holds keys, and a FILE buffer would keep a copy we
  * cannot wipe. The buffer is copied (and the old one wiped) as it grows, for the same reason.

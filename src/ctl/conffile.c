@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <zip.h>
 
+#include "fdio.h"
 #include "config.h"
 #include "crypto.h"
 #include "ctl.h"
@@ -266,7 +267,7 @@ static int write_new(const char *path, const char *data, size_t len)
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	ret = awg_ctl_write_all(fd, data, len);
+	ret = awg_fd_write_all(fd, data, len);
 	if (!ret && fsync(fd))
 		ret = -errno;
 	if (close(fd) && !ret)
@@ -287,7 +288,7 @@ static int write_replace(const char *path, const char *data, size_t len)
 	fd = mkostemp(tmp, O_CLOEXEC);	/* mode 0600 */
 	if (fd < 0)
 		return -errno;
-	ret = awg_ctl_write_all(fd, data, len);
+	ret = awg_fd_write_all(fd, data, len);
 	if (!ret && fsync(fd))
 		ret = -errno;
 	if (close(fd) && !ret)
@@ -317,7 +318,7 @@ int awg_ctl_cmd_export(struct ctl *ctl, int argc, char **argv)
 	if (!pos[1] || !strcmp(pos[1], "-")) {
 		/* write(2) straight from the reply: no stdio buffer keeps a copy of the keys. */
 		fflush(stdout);
-		ret = awg_ctl_write_all(STDOUT_FILENO, reply.config, reply.config_len);
+		ret = awg_fd_write_all(STDOUT_FILENO, reply.config, reply.config_len);
 		if (ret && ret != -EPIPE)
 			awg_ctl_err("writing to standard output: %s", strerror(-ret));
 	} else {

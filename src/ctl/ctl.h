@@ -75,8 +75,6 @@ int awg_ctl_create(struct ctl *ctl, const char *name, const char *text, size_t l
 
 /* Reads a whole file (or stdin for "-") into an owned buffer; wipe it. 0 or -errno. */
 int awg_ctl_read_file(const char *path, size_t max, char **out, size_t *len);
-/* Writes all of buf to fd. 0 or -errno. */
-int awg_ctl_write_all(int fd, const void *buf, size_t len);
 
 /* Commands: argv[0] is the command name. They return an exit status. */
 int awg_ctl_cmd_list(struct ctl *ctl, int argc, char **argv);

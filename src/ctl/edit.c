@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "config.h"
 #include "crypto.h"
 #include "ctl.h"
@@ -73,7 +74,7 @@ static int tmp_create(struct session *s, const char *name, const char *text, siz
 		return -1;
 	}
 	s->have_file = true;
-	ret = awg_ctl_write_all(fd, text, len);
+	ret = awg_fd_write_all(fd, text, len);
 	if (close(fd) && !ret)
 		ret = -errno;
 	if (ret) {
@@ -98,7 +99,7 @@ static void tmp_destroy(struct session *s)
 			for (off_t left = st.st_size; left > 0; left -= (off_t)sizeof(zeros)) {
 				size_t n = left < (off_t)sizeof(zeros) ? (size_t)left : sizeof(zeros);
 
-				if (awg_ctl_write_all(fd, zeros, n))
+				if (awg_fd_write_all(fd, zeros, n))
 					break;
 			}
 			fsync(fd);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "fdio.h"
 #include "manager.h"
 
 #define RUN_DIR "/run/awg-suite"
@@ -288,29 +289,9 @@ void awg_manager_quit(struct awg_manager *m, bool stop_tunnels, bool disable)
 
 static const char *find_tunnel_bin(void)
 {
-	static char buf[4096];
 	static const char *const rel[] = { "awg-tunnel", "../tunnel/awg-tunnel" };
-	const char *env = getenv("AWG_TUNNEL");
-	char self[4000];
-	ssize_t n;
 
-	if (env && *env)
-		return env;
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		char *slash;
-
-		self[n] = 0;
-		slash = strrchr(self, '/');
-		if (slash)
-			*slash = 0;
-		for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-			snprintf(buf, sizeof(buf), "%s/%s", self, rel[i]);
-			if (access(buf, X_OK) == 0)
-				return buf;
-		}
-	}
-	return "/usr/sbin/awg-tunnel";
+	return awg_exe_sibling("AWG_TUNNEL", rel, 2, "/usr/sbin/awg-tunnel");
 }
 
 static int open_log(struct awg_manager *m, bool foreground)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Owns the encrypted config store: directory hardening, the key, the sealed file format,
  * atomic writes, drop-in ingestion and the directory watch (format and rules in store.h). */
+#include "fdio.h"
 #include "store.h"
 
 #include <dirent.h>
@@ -188,23 +189,6 @@ __attribute__((format(printf, 1, 2))) static const char *explain(const char *fmt
 	return why_buf;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Returns the bytes read (fewer than len only at end of file) or -errno. */
 static ssize_t read_full(int fd, void *buf, size_t len)
 {
@@ -296,7 +280,7 @@ static int tmp_write(int dirfd, char tmp[TMP_NAME_LEN + 1], const void *buf, siz
 	if (fchmod(fd, mode) < 0)
 		ret = -errno;
 	if (!ret)
-		ret = write_all(fd, buf, len);
+		ret = awg_fd_write_all(fd, buf, len);
 	if (!ret && fsync(fd) < 0)
 		ret = -errno;
 	if (close(fd) < 0 && !ret)

@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "awg.h"
 #include "crypto.h"
 #include "uapi.h"
@@ -79,21 +80,6 @@ static int connect_if(const char *ifname)
 	return -ENODEV;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 static bool response_done(const char *p, size_t len)
 {
 	return len >= 2 && p[len - 1] == '\n' && p[len - 2] == '\n';
@@ -135,7 +121,7 @@ static int transact(const char *ifname, const char *req, size_t reqlen, char **r
 
 	if (fd < 0)
 		return fd;
-	ret = write_all(fd, req, reqlen);
+	ret = awg_fd_send_all(fd, req, reqlen);
 	if (!ret)
 		ret = read_response(fd, resp, len);
 	close(fd);

@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "crypto.h"
+#include "fdio.h"
 #include "logpipe.h"
 #include "name.h"
 #include "service.h"
@@ -265,29 +266,9 @@ static int cmd_strip(const char *arg)
 /* The engine: $AWGD, next to this binary (installed or in the build tree), or sbin. */
 static const char *find_awgd(void)
 {
-	static char buf[4096];
-	const char *env = getenv("AWGD");
 	static const char *const rel[] = { "awgd", "../../awgd", "../sbin/awgd" };
-	char self[4000];
-	ssize_t n;
 
-	if (env && *env)
-		return env;
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		char *slash;
-
-		self[n] = 0;
-		slash = strrchr(self, '/');
-		if (slash)
-			*slash = 0;
-		for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-			snprintf(buf, sizeof(buf), "%s/%s", self, rel[i]);
-			if (access(buf, X_OK) == 0)
-				return buf;
-		}
-	}
-	return "/usr/sbin/awgd";
+	return awg_exe_sibling("AWGD", rel, 3, "/usr/sbin/awgd");
 }
 
 /* The run verb's options; a descriptor is -1 when not given. */

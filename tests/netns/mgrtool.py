@@ -306,35 +306,9 @@ def cmd_slowreader(path, args):
     return 0
 
 
-def cmd_events(path, args):
-    name, states, secs = args[0], args[1].split(","), float(args[2])
-    want = [mp.STATE_NAMES.index(s) for s in states]
-    s = connect(path, timeout=secs)
-    _, d, _ = call_raw(s, mp.SUBSCRIBE, 1, on=True)
-    assert d["status"] == 0
-    print("subscribed", flush=True)
-    deadline = time.monotonic() + secs
-    seen = []
-    while want and time.monotonic() < deadline:
-        s.settimeout(max(0.1, deadline - time.monotonic()))
-        try:
-            raw = mp.recv_frame(s)
-        except socket.timeout:
-            break
-        if not raw:
-            break
-        ev = mp.decode(raw)
-        if ev["kind"] != mp.EVENT or ev["code"] != mp.EV_TUNNEL_CHANGE or ev["name"] != name:
-            continue
-        seen.append(f"{mp.STATE_NAMES[ev['state']]}({ev['error']})")
-        if ev["state"] == want[0]:
-            want.pop(0)
-    print("events: " + ", ".join(seen))
-    return 0 if not want else 1
-
-
-def cmd_expect(path, args):
-    code, secs = mp.EVENT_NAMES.index(args[0]), float(args[1])
+def watch_events(path, secs, on_event):
+    """Subscribes, prints "subscribed", then feeds events to on_event until it returns True
+    (then True) or secs pass or the manager hangs up (then False)."""
     s = connect(path, timeout=secs)
     _, d, _ = call_raw(s, mp.SUBSCRIBE, 1, on=True)
     assert d["status"] == 0
@@ -349,9 +323,34 @@ def cmd_expect(path, args):
         if not raw:
             break
         ev = mp.decode(raw)
-        if ev["kind"] == mp.EVENT and ev["code"] == code:
-            print(f"got {args[0]}")
-            return 0
+        if ev["kind"] == mp.EVENT and on_event(ev):
+            return True
+    return False
+
+
+def cmd_events(path, args):
+    name, states, secs = args[0], args[1].split(","), float(args[2])
+    want = [mp.STATE_NAMES.index(s) for s in states]
+    seen = []
+
+    def on_event(ev):
+        if ev["code"] != mp.EV_TUNNEL_CHANGE or ev["name"] != name:
+            return False
+        seen.append(f"{mp.STATE_NAMES[ev['state']]}({ev['error']})")
+        if ev["state"] == want[0]:
+            want.pop(0)
+        return not want
+
+    done = watch_events(path, secs, on_event)
+    print("events: " + ", ".join(seen))
+    return 0 if done else 1
+
+
+def cmd_expect(path, args):
+    code, secs = mp.EVENT_NAMES.index(args[0]), float(args[1])
+    if watch_events(path, secs, lambda ev: ev["code"] == code):
+        print(f"got {args[0]}")
+        return 0
     print(f"no {args[0]} within {secs} s")
     return 1
 
