@@ -624,6 +624,10 @@ static int remove_remnants(const char *name, uint32_t table, pid_t awgd, bool *f
 	if (awg_netcfg_link_del(nc, name) == 0)
 		*found = true;
 	awg_netcfg_close(nc);
+	/* awgd binds its UAPI socket as root and exits as nobody, so it cannot remove it. */
+	snprintf(path, sizeof(path), "%s/%s.sock", SOCKET_DIR, name);
+	if (!answers(name))
+		unlink(path);
 	state_path(path, sizeof(path), name);
 	if (unlink(path) == 0)
 		*found = true;

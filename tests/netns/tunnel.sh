@@ -462,6 +462,7 @@ out=$(tunnel "$NS_C" up "$CONF/awgtc.conf" 2>&1) || fail "up after SIGKILL faile
 wait_ping "$NS_C" 10.90.0.1 10
 tunnel "$NS_C" down awgtc
 same_as_before "$NS_C" "client namespace after the second down"
+[ ! -e /var/run/amneziawg/awgtc.sock ] || fail "down left awgd's UAPI socket file behind"
 tunnel "$NS_S" down awgts
 out=$(tunnel "$NS_S" down awgts 2>&1) && fail "down of a stopped tunnel succeeded"
 [[ $out == *"'awgts' is not up"* ]] || fail "unexpected message: $out"
