@@ -188,23 +188,52 @@ static bool magic_ok(const uint8_t *map)
 }
 
 /*
- * Sizes and maps fd read-write. The flock serialises the magic check and the initialisation
- * between processes opening the log at once, so one cannot zero lines another just wrote.
+ * Waits up to a second for the init lock. Anyone who can open the file (a client holding the
+ * read-only LogFd descriptor too) can flock it, so a writer must never wait for it forever:
+ * without the lock it initialises unserialised, which at worst loses a few lines.
+ */
+static bool lock_briefly(int fd)
+{
+	for (int i = 0; i < 100; i++) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return true;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return false;
+		nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
+	}
+	return false;
+}
+
+/*
+ * Sizes and maps fd read-write. A log that already has its size and magic is mapped without
+ * any lock (the common case: the manager made it). Otherwise the flock serialises the check
+ * and the initialisation between processes opening the log at once, so one cannot zero lines
+ * another just wrote.
  */
 static int map_writable(int fd, uint8_t **out)
 {
 	struct stat st;
 	void *map;
+	bool locked = false;
 	int ret = 0;
 
-	if (flock(fd, LOCK_EX) < 0)
+	if (fstat(fd, &st) < 0)
 		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	if (st.st_size == (off_t)AWG_RINGLOG_SIZE) {
+		map = mmap(NULL, AWG_RINGLOG_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (map == MAP_FAILED)
+			return -errno;
+		if (magic_ok(map)) {
+			*out = map;
+			return 0;
+		}
+		munmap(map, AWG_RINGLOG_SIZE);
+	}
+	locked = lock_briefly(fd);
 	if (fstat(fd, &st) < 0) {
 		ret = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		ret = -EINVAL;
 		goto out;
 	}
 	if (st.st_size != (off_t)AWG_RINGLOG_SIZE && ftruncate(fd, AWG_RINGLOG_SIZE) < 0) {
@@ -220,7 +249,8 @@ static int map_writable(int fd, uint8_t **out)
 		initialise(map);
 	*out = map;
 out:
-	flock(fd, LOCK_UN);
+	if (locked)
+		flock(fd, LOCK_UN);
 	return ret;
 }
 

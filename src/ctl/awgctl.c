@@ -267,6 +267,8 @@ int awg_ctl_simple(struct ctl *ctl, unsigned method, const char *name)
 	struct awg_mgr_msg req = { .code = (uint8_t)method }, reply;
 	int ret;
 
+	if (name && !awg_ctl_name_ok(name))
+		return CTL_FAIL;
 	if (name)
 		snprintf(req.name, sizeof(req.name), "%s", name);
 	ret = awg_ctl_call(ctl, &req, &reply, NULL);

@@ -310,6 +310,8 @@ int awg_ctl_cmd_export(struct ctl *ctl, int argc, char **argv)
 
 	if (awg_ctl_args(argc, argv, opts, pos, 1, 2) < 0)
 		return CTL_USAGE;
+	if (!awg_ctl_name_ok(pos[0]))
+		return CTL_FAIL;
 	snprintf(req.name, sizeof(req.name), "%s", pos[0]);
 	if (awg_ctl_call(ctl, &req, &reply, NULL)) {
 		awg_mgr_msg_free(&reply);

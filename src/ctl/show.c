@@ -103,6 +103,8 @@ static int view_load(struct ctl *ctl, struct tunnel_view *v, const char *name)
 	memset(v, 0, sizeof(*v));
 	v->name = name;
 	awg_conf_init(&v->conf);
+	if (!awg_ctl_name_ok(name))
+		return -1;
 	snprintf(req.name, sizeof(req.name), "%s", name);
 	if (awg_ctl_call(ctl, &req, &v->state, NULL))
 		return -1;

@@ -2,7 +2,7 @@
 /*
  * The manager's single-threaded event loop: every descriptor in the epoll set carries a
  * pointer to a struct awg_watch embedded in the object that owns it. Nothing in the manager
- * blocks for long except a bounded UAPI read (2 s), so one thread serves everything and no
+ * blocks for long except a bounded UAPI read (2 s in all), so one thread serves everything and no
  * state needs a lock.
  */
 #ifndef _AWG_MANAGER_LOOP_H

@@ -94,6 +94,7 @@ bool awg_manager_enabled(const struct awg_manager *m, const char *name)
 static void save_enabled(struct awg_manager *m)
 {
 	char tmp[] = "enabled.tmp";
+	bool ok;
 	FILE *f;
 	int fd = openat(m->store.rootfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
 			O_CLOEXEC, 0600);
@@ -106,9 +107,15 @@ static void save_enabled(struct awg_manager *m)
 	}
 	for (size_t i = 0; i < m->n_enabled; i++)
 		fprintf(f, "%s\n", m->enabled[i]);
-	if (fflush(f) != 0 || fsync(fileno(f)) < 0 || fclose(f) != 0 ||
-	    renameat(m->store.rootfd, tmp, m->store.rootfd, "enabled") < 0)
+	ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
+	ok = fclose(f) == 0 && ok;
+	if (!ok || renameat(m->store.rootfd, tmp, m->store.rootfd, "enabled") < 0) {
 		awg_manager_log(m, "cannot save the enabled tunnels: %s", strerror(errno));
+		unlinkat(m->store.rootfd, tmp, 0);
+		return;
+	}
+	/* The rename is durable only once the directory is. */
+	fsync(m->store.rootfd);
 }
 
 void awg_manager_set_enabled(struct awg_manager *m, const char *name, bool on)
@@ -182,9 +189,7 @@ static bool may_receive(void *ctx, const struct awg_server_client *c, unsigned e
 	struct awg_manager *m = ctx;
 	char why[256];
 
-	/* Only UpdateProgress depends on the role, so only it pays for a group lookup. */
-	if (event != AWG_MGR_EV_UPDATE_PROGRESS)
-		return true;
+	/* Asked per event: a user taken out of the groups stops hearing at once. */
 	return awg_authz_event_allowed(awg_authz_role(c->uid, m->policy_path, why, sizeof(why)),
 				       event);
 }
@@ -313,7 +318,8 @@ static void restore(struct awg_manager *m)
 
 	if (!names)
 		return;
-	memcpy(names, m->enabled, n * sizeof(*names));
+	if (n)
+		memcpy(names, m->enabled, n * sizeof(*names));
 	for (size_t i = 0; i < n; i++) {
 		if (awg_sup_adopt(m->sup, names[i]))
 			continue;
@@ -458,6 +464,7 @@ static int run(struct awg_manager *m, bool foreground, const char *tunnel_bin)
 
 			w->fn(w, evs[i].events);
 		}
+		awg_server_reap(m->server);
 	}
 	awg_manager_log(m, "stopped");
 	awg_server_flush(m->server, 200);

@@ -14,6 +14,14 @@
 #include "overlap.h"
 #include "redact.h"
 
+/*
+ * The engine runs unprivileged and sandboxed, so it is not trusted with the manager's one
+ * thread: its status answer must come within this time and size (a client tunnel has a few
+ * peers; 16 MiB is tens of thousands).
+ */
+#define UAPI_MAX (16u << 20)
+#define UAPI_TIMEOUT_MS 2000
+
 struct call {
 	struct awg_manager *m;
 	struct awg_server_client *c;
@@ -206,7 +214,7 @@ static void runtime(struct call *k, const char *name, const struct awg_conf *sto
 	awg_sup_ifname(name, r->ifname);
 	awg_conf_init(&live);
 	if (awg_sup_state(k->m->sup, name, NULL) != AWG_MGR_STARTED ||
-	    awg_ipc_get(r->ifname, &live) < 0) {
+	    awg_ipc_get_bounded(r->ifname, &live, UAPI_MAX, UAPI_TIMEOUT_MS) < 0) {
 		awg_conf_free(&live);
 		return;
 	}
@@ -238,7 +246,10 @@ static void runtime(struct call *k, const char *name, const struct awg_conf *sto
 		o->rx_bytes = p->rx_bytes;
 		o->tx_bytes = p->tx_bytes;
 		o->last_handshake_sec = p->last_handshake_sec;
-		o->last_handshake_nsec = (uint32_t)p->last_handshake_nsec;
+		/* The engine is not trusted to keep the protocol's bounds. */
+		o->last_handshake_nsec = p->last_handshake_nsec >= 0 &&
+					 p->last_handshake_nsec < 1000000000 ?
+					 (uint32_t)p->last_handshake_nsec : 0;
 		o->keepalive = (uint16_t)p->keepalive.lo;
 	}
 	awg_conf_free(&live);
@@ -537,6 +548,9 @@ void awg_methods_request(void *ctx, struct awg_server_client *c, struct awg_mgr_
 		awg_manager_log(m, "refused %s from uid %u (pid %ld): %s",
 				awg_mgr_method_name(req->code), (unsigned)c->uid, (long)c->pid, why);
 		refuse(&k, EACCES, "%s", why);
+		/* Someone with no role at all gets the sentence, then the connection ends. */
+		if (k.role == AWG_MGR_ROLE_NONE)
+			awg_server_hangup(c);
 		goto out;
 	}
 	k.redact = v == AWG_AUTHZ_REDACT;
@@ -590,6 +604,7 @@ void awg_methods_changed(struct awg_manager *m, const char *name, enum awg_mgr_s
 {
 	struct awg_mgr_msg ev = { .kind = AWG_MGR_EVENT, .code = AWG_MGR_EV_TUNNEL_CHANGE,
 				  .state = (uint8_t)st };
+	struct awg_waiter *done = NULL;
 
 	snprintf(ev.name, sizeof(ev.name), "%s", name);
 	snprintf(ev.error, sizeof(ev.error), "%s", error ? error : "");
@@ -597,16 +612,24 @@ void awg_methods_changed(struct awg_manager *m, const char *name, enum awg_mgr_s
 	awg_server_broadcast(m->server, &ev);
 	if (st != AWG_MGR_STOPPED)
 		return;
+	/* Take the matching waiters off the list first: replying must not meet a list in flux. */
 	for (struct awg_waiter **pp = &m->waiters; *pp;) {
 		struct awg_waiter *w = *pp;
-		struct awg_mgr_msg r = { .kind = AWG_MGR_REPLY, .code = AWG_MGR_WAIT_FOR_STOP,
-					 .seq = w->seq };
 
 		if (strcmp(w->name, name)) {
 			pp = &w->next;
 			continue;
 		}
 		*pp = w->next;
+		w->next = done;
+		done = w;
+	}
+	while (done) {
+		struct awg_waiter *w = done;
+		struct awg_mgr_msg r = { .kind = AWG_MGR_REPLY, .code = AWG_MGR_WAIT_FOR_STOP,
+					 .seq = w->seq };
+
+		done = w->next;
 		awg_server_reply_to(m->server, w->client, &r);
 		free(w);
 	}

@@ -28,10 +28,17 @@ struct frame {
 struct awg_server {
 	struct awg_watch watch;
 	int epfd, fd, dirfd, lockfd;
+	int spare_fd;			/* given up to accept-and-close when out of descriptors */
 	const struct awg_server_ops *ops;
 	void *ctx;
 	struct awg_server_client *clients;
+	/*
+	 * Disconnected clients wait here until awg_server_reap(): a handler, a broadcast or a
+	 * later event of the same epoll batch may still hold a pointer to one.
+	 */
+	struct awg_server_client *dead;
 	size_t n_clients;
+	size_t q_bytes;			/* queued bytes over all clients */
 	uint64_t next_id;
 };
 
@@ -77,20 +84,32 @@ static void frame_free(struct frame *f)
 	free(f);
 }
 
-static void client_free(struct awg_server_client *c)
+/*
+ * Disconnects c: its socket, queue and input go now, the struct stays (marked dead, off the
+ * client list) until awg_server_reap(), so every pointer to it stays valid until then.
+ */
+static void client_kill(struct awg_server_client *c)
 {
 	struct awg_server *s = c->srv;
 	struct frame *f;
 
+	if (c->dead)
+		return;
+	c->dead = true;
 	awg_loop_del(s->epfd, c->fd);
 	close(c->fd);
+	c->fd = -1;
 	while ((f = c->q_head)) {
 		c->q_head = f->next;
+		s->q_bytes -= f->len;
 		frame_free(f);
 	}
+	c->q_tail = NULL;
+	c->q_frames = c->q_bytes = c->q_fds = 0;
 	if (c->in) {
 		awg_wipe(c->in, c->in_len);
 		free(c->in);
+		c->in = NULL;
 	}
 	if (c->prev)
 		c->prev->next = c->next;
@@ -99,18 +118,35 @@ static void client_free(struct awg_server_client *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	s->n_clients--;
-	free(c);
+	c->prev = NULL;
+	c->next = s->dead;
+	s->dead = c;
+}
+
+void awg_server_reap(struct awg_server *s)
+{
+	struct awg_server_client *c;
+
+	while ((c = s->dead)) {
+		s->dead = c->next;
+		free(c);
+	}
 }
 
 static void drop(struct awg_server_client *c, const char *why)
 {
+	if (c->dead)
+		return;
 	slog(c->srv, "client pid %ld uid %u: disconnected: %s", (long)c->pid, (unsigned)c->uid, why);
-	client_free(c);
+	client_kill(c);
 }
 
 static void arm(struct awg_server_client *c)
 {
-	uint32_t ev = (c->parked ? 0 : EPOLLIN) | (c->q_head ? EPOLLOUT : 0);
+	uint32_t ev = (c->parked || c->hangup ? 0 : EPOLLIN) | (c->q_head ? EPOLLOUT : 0);
+
+	if (c->dead)
+		return;
 
 	awg_loop_mod(c->srv->epfd, c->fd, ev | EPOLLRDHUP, &c->watch);
 	c->writing = c->q_head != NULL;
@@ -121,6 +157,8 @@ static bool flush(struct awg_server_client *c)
 {
 	struct frame *f;
 
+	if (c->dead)
+		return false;
 	while ((f = c->q_head)) {
 		struct iovec iov = { f->data + f->off, f->len - f->off };
 		union {
@@ -152,6 +190,7 @@ static bool flush(struct awg_server_client *c)
 		if (f->fd >= 0) {
 			close(f->fd);
 			f->fd = -1;
+			c->q_fds--;
 		}
 		f->off += (size_t)n;
 		if (f->off < f->len)
@@ -161,7 +200,12 @@ static bool flush(struct awg_server_client *c)
 			c->q_tail = NULL;
 		c->q_frames--;
 		c->q_bytes -= f->len;
+		c->srv->q_bytes -= f->len;
 		frame_free(f);
+	}
+	if (c->hangup && !c->q_head) {
+		client_kill(c);
+		return false;
 	}
 	if ((c->q_head != NULL) != c->writing)
 		arm(c);
@@ -171,12 +215,22 @@ static bool flush(struct awg_server_client *c)
 /* Queues an encoded frame (ownership passes). false when the client was dropped. */
 static bool enqueue(struct awg_server_client *c, uint8_t *buf, size_t len, int fd)
 {
+	struct awg_server *s = c->srv;
+	const char *why = NULL;
 	struct frame *f;
 
-	if (c->q_frames >= AWG_SERVER_QUEUE_FRAMES || c->q_bytes + len > AWG_SERVER_QUEUE_BYTES) {
+	if (c->dead)
+		why = "";
+	else if (c->q_frames >= AWG_SERVER_QUEUE_FRAMES || c->q_bytes + len > AWG_SERVER_QUEUE_BYTES)
+		why = "it does not read what it is sent (queue full)";
+	else if (s->q_bytes + len > AWG_SERVER_QUEUE_TOTAL)
+		why = "the manager's output buffers are full";
+	else if (fd >= 0 && c->q_fds)
+		why = "it does not collect the descriptors it asks for";
+	if (why) {
 		awg_wipe(buf, len);
 		free(buf);
-		drop(c, "it does not read what it is sent (queue full)");
+		drop(c, why);
 		return false;
 	}
 	f = malloc(sizeof(*f) + len);
@@ -190,6 +244,7 @@ static bool enqueue(struct awg_server_client *c, uint8_t *buf, size_t len, int f
 	f->len = len;
 	f->off = 0;
 	f->fd = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 3) : -1;
+	c->q_fds += f->fd >= 0;
 	memcpy(f->data, buf, len);
 	awg_wipe(buf, len);
 	free(buf);
@@ -200,6 +255,7 @@ static bool enqueue(struct awg_server_client *c, uint8_t *buf, size_t len, int f
 	c->q_tail = f;
 	c->q_frames++;
 	c->q_bytes += len;
+	s->q_bytes += len;
 	return flush(c);
 }
 
@@ -247,6 +303,17 @@ void awg_server_park(struct awg_server_client *c)
 	arm(c);
 }
 
+void awg_server_hangup(struct awg_server_client *c)
+{
+	if (c->dead)
+		return;
+	c->hangup = true;
+	if (!c->q_head)
+		client_kill(c);
+	else
+		arm(c);
+}
+
 static struct awg_server_client *find(struct awg_server *s, uint64_t id)
 {
 	for (struct awg_server_client *c = s->clients; c; c = c->next)
@@ -254,8 +321,6 @@ static struct awg_server_client *find(struct awg_server *s, uint64_t id)
 			return c;
 	return NULL;
 }
-
-static void read_requests(struct awg_server_client *c);
 
 void awg_server_reply_to(struct awg_server *s, uint64_t id, const struct awg_mgr_msg *reply)
 {
@@ -266,9 +331,12 @@ void awg_server_reply_to(struct awg_server *s, uint64_t id, const struct awg_mgr
 	c->parked = false;
 	if (!send_msg(c, reply, -1))
 		return;
+	/*
+	 * Requests sent while it was parked wait in the socket (frames are read exactly), so
+	 * the level-triggered EPOLLIN picks them up in the next loop pass. Reading them here
+	 * would run handlers inside whatever callback is replying.
+	 */
 	arm(c);
-	/* Requests that arrived while it was parked are already in the socket buffer. */
-	read_requests(c);
 }
 
 void awg_server_broadcast(struct awg_server *s, const struct awg_mgr_msg *ev)
@@ -299,7 +367,6 @@ static bool dispatch(struct awg_server_client *c)
 {
 	struct awg_server *s = c->srv;
 	struct awg_mgr_msg m;
-	uint64_t id = c->id;
 	int ret = awg_mgr_decode(&m, c->in, c->in_len);
 
 	awg_wipe(c->in, c->in_len);
@@ -314,7 +381,7 @@ static bool dispatch(struct awg_server_client *c)
 	}
 	s->ops->request(s->ctx, c, &m);
 	awg_mgr_msg_free(&m);
-	return find(s, id) != NULL;
+	return !c->dead;
 }
 
 /* Reads and dispatches frames until the socket is empty or the client parks or goes. */
@@ -322,7 +389,7 @@ static void read_requests(struct awg_server_client *c)
 {
 	struct awg_server *s = c->srv;
 
-	while (!c->parked) {
+	while (!c->parked && !c->hangup && !c->dead) {
 		ssize_t n;
 
 		if (c->head_len < 4) {
@@ -331,7 +398,7 @@ static void read_requests(struct awg_server_client *c)
 			n = recv(c->fd, c->in + c->in_len, c->in_need - c->in_len, MSG_DONTWAIT);
 		}
 		if (n == 0) {
-			client_free(c);
+			client_kill(c);
 			return;
 		}
 		if (n < 0) {
@@ -373,11 +440,14 @@ static void client_event(struct awg_watch *w, uint32_t events)
 {
 	struct awg_server_client *c = awg_container_of(w, struct awg_server_client, watch);
 
+	/* Killed earlier in this epoll batch: the struct is still there, the socket is not. */
+	if (c->dead)
+		return;
 	if (events & EPOLLOUT && !flush(c))
 		return;
 	/* A parked client that hangs up cannot read its deferred reply any more. */
-	if (c->parked && events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-		client_free(c);
+	if ((c->parked || c->hangup) && events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		client_kill(c);
 	else if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		read_requests(c);
 }
@@ -402,6 +472,17 @@ static void accept_event(struct awg_watch *w, uint32_t events)
 		socklen_t len = sizeof(cred);
 		int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE) && s->spare_fd >= 0) {
+			/* Out of descriptors: take the pending client off the backlog with the
+			 * spare one and close it, or the readable listener would spin the loop. */
+			close(s->spare_fd);
+			fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC);
+			if (fd >= 0)
+				close(fd);
+			s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			slog(s, "out of file descriptors: refused a client");
+			return;
+		}
 		if (fd < 0)
 			return;
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
@@ -480,6 +561,7 @@ int awg_server_open(struct awg_server **out, const char *run_dir, int epfd,
 	if (!s)
 		return -ENOMEM;
 	s->fd = s->lockfd = -1;
+	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	s->epfd = epfd;
 	s->ops = ops;
 	s->ctx = ctx;
@@ -533,6 +615,8 @@ fail:
 		close(s->lockfd);
 	if (s->dirfd >= 0)
 		close(s->dirfd);
+	if (s->spare_fd >= 0)
+		close(s->spare_fd);
 	free(s);
 	return ret;
 }
@@ -569,11 +653,14 @@ void awg_server_close(struct awg_server *s)
 	if (!s)
 		return;
 	while (s->clients)
-		client_free(s->clients);
+		client_kill(s->clients);
+	awg_server_reap(s);
 	awg_loop_del(s->epfd, s->fd);
 	close(s->fd);
 	unlinkat(s->dirfd, "manager.sock", 0);
 	close(s->lockfd);
 	close(s->dirfd);
+	if (s->spare_fd >= 0)
+		close(s->spare_fd);
 	free(s);
 }

@@ -16,9 +16,12 @@
 
 /* Bounds that keep one client from holding more than a few MiB of the manager's memory. */
 #define AWG_SERVER_CLIENTS_MAX		1024
-#define AWG_SERVER_CLIENTS_PER_UID	256	/* root is not limited */
+#define AWG_SERVER_CLIENTS_PER_UID	64	/* root is not limited */
 #define AWG_SERVER_QUEUE_FRAMES		128
-#define AWG_SERVER_QUEUE_BYTES		(4u << 20)
+/* One client's queue holds at least one frame of the largest size. */
+#define AWG_SERVER_QUEUE_BYTES		(2u << 20)
+/* All queues together: the hard bound on what clients can make the manager hold. */
+#define AWG_SERVER_QUEUE_TOTAL		(64u << 20)
 /* Larger requests (only Create carries a big config) are read only from admins. */
 #define AWG_SERVER_SMALL_FRAME		(64u << 10)
 
@@ -35,6 +38,8 @@ struct awg_server_client {
 	struct awg_watch watch;
 	int fd;
 	bool parked;			/* a reply is deferred: no more requests are read */
+	bool hangup;			/* disconnect once the queue is sent */
+	bool dead;			/* disconnected; freed by awg_server_reap() */
 	bool writing;			/* EPOLLOUT armed */
 	uint8_t head[4];
 	size_t head_len;
@@ -42,6 +47,7 @@ struct awg_server_client {
 	size_t in_len, in_need;
 	struct frame *q_head, *q_tail;
 	size_t q_frames, q_bytes;
+	size_t q_fds;			/* queued frames carrying a descriptor (at most 1) */
 };
 
 struct awg_server_ops {
@@ -77,6 +83,14 @@ void awg_server_reply(struct awg_server_client *c, const struct awg_mgr_msg *rep
 /* Sends a reply to a parked client identified by id (gone: ignored) and unparks it. */
 void awg_server_reply_to(struct awg_server *s, uint64_t id, const struct awg_mgr_msg *reply);
 void awg_server_park(struct awg_server_client *c);
+/* Reads no more requests from c and disconnects it once what is queued has been sent. */
+void awg_server_hangup(struct awg_server_client *c);
+/*
+ * Frees the clients disconnected since the last call. The event loop calls it after each
+ * batch: until then a disconnected client's struct stays valid (c->dead set), so handlers and
+ * pending events never touch freed memory.
+ */
+void awg_server_reap(struct awg_server *s);
 /* An error reply: status (positive errno) and a sentence. */
 void awg_server_error(struct awg_server_client *c, const struct awg_mgr_msg *req,
 		      uint32_t status, const char *fmt, ...) __attribute__((format(printf, 4, 5)));

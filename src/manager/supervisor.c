@@ -187,10 +187,14 @@ static void exec_child(const struct awg_sup *s, const struct tun *t, int cfg, in
 		_exit(127);
 	if (log >= 0 && dup2(log, 5) < 0)
 		_exit(127);
-	close_range(log >= 0 ? 6 : 5, ~0u, 0);
+	if (close_range(log >= 0 ? 6 : 5, ~0u, 0) < 0)
+		for (int fd = log >= 0 ? 6 : 5; fd < 65536; fd++)
+			close(fd);
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
-	signal(SIGPIPE, SIG_DFL);
+	/* Nothing ignored or caught here may carry over (the manager ignores SIGPIPE). */
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
 	/* Its own session: a ^C on the manager's terminal is the manager's to handle. */
 	setsid();
 	unsetenv("AWG_TUNNEL_RESTART");

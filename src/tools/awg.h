@@ -26,6 +26,8 @@ int awg_pubkey_main(int argc, char *argv[]);
 
 /* Reads the configuration of ifname into c (freshly initialised). 0 or -errno. */
 int awg_ipc_get(const char *ifname, struct awg_conf *c);
+/* The same, reading at most max bytes within timeout_ms in all: -EMSGSIZE, -ETIMEDOUT. */
+int awg_ipc_get_bounded(const char *ifname, struct awg_conf *c, size_t max, int timeout_ms);
 /* Sends a complete set request; 0, -errno of the transport, or the daemon's negative errno. */
 int awg_ipc_set(const char *ifname, const char *req, size_t len);
 /* Sends c as a set request (flags: enum awg_uapi_set_flags). 0 or -errno. */

@@ -2,12 +2,14 @@
 // The UAPI client of awg(8): finds and talks to /var/run/{amneziawg,wireguard}/<if>.sock.
 #include <dirent.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fdio.h"
@@ -85,14 +87,38 @@ static bool response_done(const char *p, size_t len)
 	return len >= 2 && p[len - 1] == '\n' && p[len - 2] == '\n';
 }
 
-/* Reads until the blank line that ends a response, or EOF. *out is owned (wipe it). */
-static int read_response(int fd, char **out, size_t *len)
+static int64_t now_ms(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Reads until the blank line that ends a response, or EOF: at most max bytes, and, with
+ * timeout_ms >= 0, within that time in all (an engine trickling bytes cannot hold the caller).
+ * *out is owned (wipe it).
+ */
+static int read_response(int fd, char **out, size_t *len, size_t max, int timeout_ms)
+{
+	int64_t deadline = timeout_ms >= 0 ? now_ms() + timeout_ms : 0;
 	struct awg_buf b = { 0 };
 	char chunk[4096];
 
 	while (!response_done(b.p, b.len)) {
-		ssize_t r = read(fd, chunk, sizeof(chunk));
+		ssize_t r;
+
+		if (timeout_ms >= 0) {
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+			int64_t left = deadline - now_ms();
+
+			if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
+				awg_buf_discard(&b);
+				return -ETIMEDOUT;
+			}
+		}
+		r = read(fd, chunk, sizeof(chunk));
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -104,7 +130,7 @@ static int read_response(int fd, char **out, size_t *len)
 		}
 		if (!r)
 			break;
-		if (b.len + (size_t)r > RESPONSE_MAX) {
+		if (b.len + (size_t)r > max) {
 			awg_buf_discard(&b);
 			return -EMSGSIZE;
 		}
@@ -114,7 +140,8 @@ static int read_response(int fd, char **out, size_t *len)
 	return awg_buf_finish(&b, out, len);
 }
 
-static int transact(const char *ifname, const char *req, size_t reqlen, char **resp, size_t *len)
+static int transact(const char *ifname, const char *req, size_t reqlen, char **resp, size_t *len,
+		    size_t max, int timeout_ms)
 {
 	int fd = connect_if(ifname);
 	int ret;
@@ -123,7 +150,7 @@ static int transact(const char *ifname, const char *req, size_t reqlen, char **r
 		return fd;
 	ret = awg_fd_send_all(fd, req, reqlen);
 	if (!ret)
-		ret = read_response(fd, resp, len);
+		ret = read_response(fd, resp, len, max, timeout_ms);
 	close(fd);
 	return ret;
 }
@@ -136,14 +163,14 @@ static void free_secret(char *p, size_t len)
 	free(p);
 }
 
-int awg_ipc_get(const char *ifname, struct awg_conf *c)
+int awg_ipc_get_bounded(const char *ifname, struct awg_conf *c, size_t max, int timeout_ms)
 {
 	struct awg_parse_error perr = { 0 };
 	char *resp = NULL;
 	size_t len = 0;
 	int ret;
 
-	ret = transact(ifname, "get=1\n\n", 7, &resp, &len);
+	ret = transact(ifname, "get=1\n\n", 7, &resp, &len, max, timeout_ms);
 	if (ret)
 		return ret;
 	if (!len)
@@ -154,6 +181,11 @@ int awg_ipc_get(const char *ifname, struct awg_conf *c)
 	return ret;
 }
 
+int awg_ipc_get(const char *ifname, struct awg_conf *c)
+{
+	return awg_ipc_get_bounded(ifname, c, RESPONSE_MAX, -1);
+}
+
 int awg_ipc_set(const char *ifname, const char *req, size_t reqlen)
 {
 	char *resp = NULL, *end;
@@ -161,7 +193,7 @@ int awg_ipc_set(const char *ifname, const char *req, size_t reqlen)
 	long e;
 	int ret;
 
-	ret = transact(ifname, req, reqlen, &resp, &len);
+	ret = transact(ifname, req, reqlen, &resp, &len, RESPONSE_MAX, -1);
 	if (ret)
 		return ret;
 	if (len < 7 || strncmp(resp, "errno=", 6)) {

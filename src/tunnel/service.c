@@ -135,13 +135,17 @@ static int run_scripts(const struct awg_tunnel *t, const struct awg_strlist *l, 
 			}
 		}
 		cmd[o] = 0;
-		fprintf(stderr, "[#] %s\n", cmd);
+		if (t->hide_scripts)
+			fprintf(stderr, "[#] %s script %zu of %zu\n", what, i + 1, l->n);
+		else
+			fprintf(stderr, "[#] %s\n", cmd);
 		setenv("AMNEZIAWG_TUNNEL_NAME", t->name, 1);
 		setenv("WIREGUARD_TUNNEL_NAME", t->name, 1);
 		st = shell(cmd);
 		if (st != 0) {
-			err(t, "%s script failed (status %d): %s", what,
-			    WIFEXITED(st) ? WEXITSTATUS(st) : st, cmd);
+			err(t, "%s script %zu failed (status %d)%s%s", what, i + 1,
+			    WIFEXITED(st) ? WEXITSTATUS(st) : st, t->hide_scripts ? "" : ": ",
+			    t->hide_scripts ? "" : cmd);
 			return -ECANCELED;
 		}
 	}

@@ -22,6 +22,9 @@ struct awg_tunnel {
 	const char *user;		/* awgd runs as this user */
 	bool detached;			/* `up`: awgd's stdout/stderr go to /dev/null */
 	int restarts;			/* times to bring the tunnel back after awgd dies */
+	/* stderr feeds a log that operators read: never print a script's text (it may hold
+	 * secrets); only its output, which the ring log's key filter sees. */
+	bool hide_scripts;
 };
 
 /*

@@ -370,6 +370,7 @@ static int cmd_run(const struct run_opts *o, bool detach)
 			fprintf(stderr, "awg-tunnel(%s): warning: --log-fd %d: cannot use the "
 					"ring log: %s\n", t.name, o->log_fd, strerror(-r));
 		logging = r == 0;
+		t.hide_scripts = true;
 		/* Mapped now; awgd and the scripts must not inherit a writable log. */
 		close(o->log_fd);
 	}

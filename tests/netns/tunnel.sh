@@ -150,7 +150,7 @@ same_as_before "$NS_C" "client namespace after the bad configs"
 check "a failing PreUp aborts up and leaves nothing"
 variant awgtf 's/^PreUp = .*/PreUp = exit 3/'
 out=$(tunnel "$NS_C" up "$CONF/awgtf.conf" 2>&1) && fail "up succeeded with a failing PreUp"
-[[ $out == *"PreUp script failed (status 3)"* ]] || fail "no PreUp failure message: $out"
+[[ $out == *"PreUp script 1 failed (status 3): exit 3"* ]] || fail "no PreUp failure message: $out"
 same_as_before "$NS_C" "client namespace after a failed PreUp"
 
 check "server and client up (full tunnel on the client)"
@@ -410,9 +410,12 @@ for want in "[TUN] [awgtm] awg-tunnel(awgtm): starting" \
 	    "[TUN] [awgtm] awg-tunnel(awgtm): up: interface awgtm" \
 	    "[TUN] [awgtm] awg-tunnel(awgtm): warning: SaveConfig = true is ignored" \
 	    "[TUN] [awgtm] script says (key hidden)" \
+	    "[TUN] [awgtm] [#] PostUp script 1 of 1" \
 	    "[TUN] [awgtm] awg-tunnel(awgtm): down"; do
 	[[ $log == *"$want"* ]] || fail "no '$want' in the ring log:"$'\n'"$log"
 done
+# Operators read this log: a script's text (which may hold secrets) never goes into it.
+[[ $log != *'echo "script says'* ]] || fail "the script's text is in the ring log"
 [ "$(printf '%s\n' "$log" | tail -1)" = "[TUN] [awgtm] awg-tunnel(awgtm): down" ] ||
 	fail "the last ring log line is not the down line:"$'\n'"$log"
 # awgd inherits the pipe: its verbose lines arrive as well, one entry per line.

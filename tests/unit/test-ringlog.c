@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -642,13 +643,44 @@ static void cleanup(void)
 	static const char *const names[] = {
 		"fresh.bin", "garbage.bin", "order.bin", "trim.bin", "cap.bin", "keys.bin",
 		"ctl.bin", "wrap.bin", "cursor.bin", "conc.bin", "ro.bin", "short.bin",
-		"nomagic.bin", "mirror.bin",
+		"nomagic.bin", "mirror.bin", "locked.bin", "locked2.bin",
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		unlinkat(dirfd, names[i], 0);
 	close(dirfd);
 	CHECK_INT(rmdir(dir), 0);
+}
+
+/* A reader's flock on its read-only descriptor must not stop writers from opening the log. */
+static void reader_lock_does_not_block(void)
+{
+	struct awg_ringlog r, w;
+	struct timespec a, b;
+	int fd;
+
+	CHECK_INT(open_fresh(&r, "locked.bin"), 0);
+	awg_ringlog_close(&r);
+	fd = openat(dirfd, "locked.bin", O_RDONLY | O_CLOEXEC);
+	CHECK(fd >= 0);
+	CHECK_INT(flock(fd, LOCK_EX), 0);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	CHECK_INT(awg_ringlog_open(&w, dirfd, "locked.bin", "TST"), 0);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	/* An initialised log is mapped without the lock: at once. */
+	CHECK(b.tv_sec - a.tv_sec < 1);
+	awg_ringlog_write(&w, "written while a reader holds the lock");
+	CHECK(strstr(last_line(&w), "while a reader holds") != NULL);
+	awg_ringlog_close(&w);
+	/* A log that needs initialising waits about a second for the lock, then goes on. */
+	write_file("locked2.bin", 0x55, 64);
+	close(fd);
+	fd = openat(dirfd, "locked2.bin", O_RDONLY | O_CLOEXEC);
+	CHECK_INT(flock(fd, LOCK_EX), 0);
+	CHECK_INT(awg_ringlog_open(&w, dirfd, "locked2.bin", "TST"), 0);
+	CHECK_INT(file_size("locked2.bin"), AWG_RINGLOG_SIZE);
+	awg_ringlog_close(&w);
+	close(fd);
 }
 
 TEST_MAIN("ringlog",
@@ -667,4 +699,5 @@ TEST_MAIN("ringlog",
 	  T(read_only_refuses_bad_files),
 	  T(mirrors_to_stderr),
 	  T(formats_like_the_dump),
+	  T(reader_lock_does_not_block),
 	  T(cleanup))
