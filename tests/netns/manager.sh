@@ -235,6 +235,33 @@ as $U_ADM "$AWGCTL" export awgtmscr | grep -q "^PostUp = echo awgt-script-marker
 as $U_ADM "$AWGCTL" delete awgtmscr
 ok "case-insensitive names, script policy, script redaction"
 
+check "a name longer than an interface name; a tunnel that fails to come up"
+LONG=awgt-long-tunnel-name-01
+sed -e 's|10.92.0.2/24|10.93.0.2/24|' -e 's|AllowedIPs = 10.92.0.0/24|AllowedIPs = 10.93.0.0/24|' \
+	"$CONF/awgtm1.conf" >"$CONF/$LONG.conf"
+sed -e 's|^\[Interface\]$|[Interface]\nPreUp = exit 3|' "$CONF/$LONG.conf" >"$CONF/awgtmfail.conf"
+chmod 644 "$CONF/$LONG.conf" "$CONF/awgtmfail.conf"
+as $U_ADM "$AWGCTL" import "$CONF/$LONG.conf" "$CONF/awgtmfail.conf" >/dev/null
+as $U_ADM "$AWGCTL" start $LONG
+wait_until 15 "$LONG started" state_is $LONG 1
+lif=$(ip -n "$NS_C" -o link show | sed -n 's/^[0-9]*: \(awg[0-9a-f]\{12\}\):.*/\1/p' | head -1)
+[ -n "$lif" ] || fail "no awg<hash> interface for $LONG: $(ip -n "$NS_C" -o link show)"
+as $U_OP "$AWGCTL" status $LONG | grep -q "interface: $lif" || fail "status does not name $lif"
+as $U_ADM "$AWGCTL" stop $LONG
+as $U_ADM "$AWGCTL" wait $LONG
+printf 'LimitedOperatorUI = 1\nDangerousScriptExecution = 1\n' >"$POLICY"
+as $U_ADM "$AWGCTL" start awgtmfail
+wait_until 15 "awgtmfail failure reported" sh -c \
+	"$MGRTOOL $SOCK call State name=awgtmfail | grep -q 'exited with status 1'"
+as $U_OP "$AWGCTL" status awgtmfail | grep -q "exited with status 1" || fail "status hides the failure"
+grep -q "tunnel awgtmfail: awg-tunnel exited with status 1; restarting in" "$LOGDIR/manager.log" ||
+	fail "no restart with back-off logged"
+as $U_ADM "$AWGCTL" stop awgtmfail
+printf 'LimitedOperatorUI = 1\n' >"$POLICY"
+as $U_ADM "$AWGCTL" delete awgtmfail
+as $U_ADM "$AWGCTL" delete $LONG
+ok "$LONG ran as $lif; a failing tunnel reports why and is retried with back-off"
+
 check "Start stops an intersecting tunnel"
 as $U_ADM "$AWGCTL" import "$CONF/awgtm2.conf" >/dev/null
 as $U_ADM "$AWGCTL" start awgtm2
