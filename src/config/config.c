@@ -206,7 +206,8 @@ bool awg_conf_equal(const struct awg_conf *a, const struct awg_conf *b)
 	    !obfs_equal(&a->obfs, &b->obfs) || memcmp(&a->timing, &b->timing, sizeof(a->timing)) ||
 	    a->n_addresses != b->n_addresses || a->n_dns_servers != b->n_dns_servers ||
 	    a->mtu != b->mtu || a->table != b->table || a->table_number != b->table_number ||
-	    a->save_config != b->save_config || a->n_peers != b->n_peers)
+	    a->save_config != b->save_config || a->n_peers != b->n_peers ||
+	    a->kill_switch != b->kill_switch || a->allow_lan != b->allow_lan)
 		return false;
 	for (unsigned i = 0; i < AWG_ISPEC_SLOTS; i++) {
 		if (!a->ispec[i] != !b->ispec[i] || (a->ispec[i] && strcmp(a->ispec[i], b->ispec[i])))
@@ -586,6 +587,27 @@ static int h_save_config(struct parser *p, const struct key_desc *k)
 	return 0;
 }
 
+static int h_kill_switch(struct parser *p, const struct key_desc *k)
+{
+	static const char *const words[] = { "auto", "off", "on", "persistent" };
+
+	for (unsigned i = 0; i < 4; i++)
+		if (awg_word_eq(p->val, p->len, words[i])) {
+			p->c->kill_switch = (enum awg_kill_switch)i;
+			p->c->has |= AWG_CONF_HAS_KILL_SWITCH;
+			return 0;
+		}
+	return bad_value(p, k, 0, p->len, "auto, off, on or persistent");
+}
+
+static int h_allow_lan(struct parser *p, const struct key_desc *k)
+{
+	if (awg_parse_bool(p->val, p->len, AWG_BOOL_LENIENT, &p->c->allow_lan) < 0)
+		return bad_value(p, k, 0, p->len, "boolean");
+	p->c->has |= AWG_CONF_HAS_ALLOW_LAN;
+	return 0;
+}
+
 static int h_public_key(struct parser *p, const struct key_desc *k)
 {
 	/* Public keys are not secret, so the message may quote them. */
@@ -703,6 +725,8 @@ static const struct key_desc keys[] = {
 	{ "PreDown", K_IFACE | K_QUICK | K_VERBATIM, h_script, 2 },
 	{ "PostDown", K_IFACE | K_QUICK | K_VERBATIM, h_script, 3 },
 	{ "SaveConfig", K_IFACE | K_QUICK | K_NOWIN, h_save_config, 0 },
+	{ "KillSwitch", K_IFACE | K_QUICK, h_kill_switch, 0 },
+	{ "AllowLAN", K_IFACE | K_QUICK, h_allow_lan, 0 },
 	{ "PublicKey", K_PEER, h_public_key, 0 },
 	{ "PresharedKey", K_PEER, h_preshared_key, 0 },
 	{ "Endpoint", K_PEER, h_endpoint, 0 },
@@ -1049,6 +1073,8 @@ static int put_dns(struct awg_buf *b, const struct awg_conf *c)
 	return 0;
 }
 
+static const char *const kill_switch_names[] = { "auto", "off", "on", "persistent" };
+
 static int put_quick(struct awg_buf *b, const struct awg_conf *c)
 {
 	static const char *const script_names[] = { "PreUp", "PostUp", "PreDown", "PostDown" };
@@ -1073,7 +1099,23 @@ static int put_quick(struct awg_buf *b, const struct awg_conf *c)
 	}
 	if (c->has & AWG_CONF_HAS_SAVE_CONFIG)
 		awg_buf_printf(b, "SaveConfig = %s\n", c->save_config ? "true" : "false");
+	if (c->has & AWG_CONF_HAS_KILL_SWITCH)
+		awg_buf_printf(b, "KillSwitch = %s\n", kill_switch_names[c->kill_switch]);
+	if (c->has & AWG_CONF_HAS_ALLOW_LAN)
+		awg_buf_printf(b, "AllowLAN = %s\n", c->allow_lan ? "true" : "false");
 	return 0;
+}
+
+enum awg_kill_switch awg_conf_kill_switch(const struct awg_conf *c)
+{
+	if (c->kill_switch != AWG_KILL_SWITCH_AUTO)
+		return c->kill_switch;
+	if (c->n_peers != 1 || c->table == AWG_TABLE_OFF)
+		return AWG_KILL_SWITCH_OFF;
+	for (size_t i = 0; i < c->peers[0].n_allowed_ips; i++)
+		if (c->peers[0].allowed_ips[i].cidr == 0)
+			return AWG_KILL_SWITCH_ON;
+	return AWG_KILL_SWITCH_OFF;
 }
 
 static const char *const range_names[] = {

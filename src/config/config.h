@@ -54,6 +54,10 @@ enum awg_conf_has {
 	AWG_CONF_REPLACE_PEERS = 1ull << 31,
 };
 
+/* awg-quick extensions (ours): the kill switch. Past bit 31, so not enum constants. */
+#define AWG_CONF_HAS_KILL_SWITCH (1ull << 32)
+#define AWG_CONF_HAS_ALLOW_LAN (1ull << 33)
+
 /* The has-bit of S(n+1), H(n+1) and I(n+1) for a 0-based n. */
 #define AWG_CONF_HAS_S(n) ((uint64_t)AWG_CONF_HAS_S1 << (n))
 #define AWG_CONF_HAS_H(n) ((uint64_t)AWG_CONF_HAS_H1 << (n))
@@ -75,6 +79,14 @@ enum awg_conf_table {
 	AWG_TABLE_OFF,
 	AWG_TABLE_MAIN,
 	AWG_TABLE_NUMBER,
+};
+
+/* KillSwitch: auto engages in the Windows case (see awg_conf_kill_switch). */
+enum awg_kill_switch {
+	AWG_KILL_SWITCH_AUTO = 0,
+	AWG_KILL_SWITCH_OFF,
+	AWG_KILL_SWITCH_ON,		/* rules live as long as the tunnel process */
+	AWG_KILL_SWITCH_PERSISTENT,	/* rules survive a crash, until down */
 };
 
 /* Which file dialect to accept (see awg_conf_parse). */
@@ -124,6 +136,8 @@ struct awg_conf {
 	enum awg_conf_table table;
 	uint32_t table_number;			/* when table == AWG_TABLE_NUMBER */
 	bool save_config;
+	enum awg_kill_switch kill_switch;
+	bool allow_lan;			/* with the kill switch: directly connected subnets pass */
 	struct awg_strlist pre_up, post_up, pre_down, post_down;
 	/* Peers in file / request order. Pointers into it are invalidated by add and remove. */
 	struct awg_conf_peer *peers;
@@ -157,6 +171,13 @@ int awg_conf_peer_add_allowed_ip(struct awg_conf_peer *peer, const struct awg_ci
 struct awg_range *awg_conf_range(struct awg_conf *c, unsigned i);
 
 int awg_conf_set_ispec(struct awg_conf *c, unsigned n, const char *text, size_t len);
+/*
+ * The kill switch a config asks for: its KillSwitch key, or for auto the Windows rule — exactly
+ * one peer, Table not off, and an allowed IP of exactly 0.0.0.0/0 or ::/0 — which gives ON.
+ * Never returns AUTO.
+ */
+enum awg_kill_switch awg_conf_kill_switch(const struct awg_conf *c);
+
 /* Deep equality of two models, including has-bits, flags and runtime counters. */
 bool awg_conf_equal(const struct awg_conf *a, const struct awg_conf *b);
 

@@ -709,7 +709,8 @@ static int drop_capabilities(void)
 /* Moves the awg-quick keys (which UAPI does not know) from one model to the other. */
 static void swap_quick_keys(struct awg_conf *a, struct awg_conf *b)
 {
-	const uint64_t quick = AWG_CONF_HAS_MTU | AWG_CONF_HAS_TABLE | AWG_CONF_HAS_SAVE_CONFIG;
+	const uint64_t quick = AWG_CONF_HAS_MTU | AWG_CONF_HAS_TABLE | AWG_CONF_HAS_SAVE_CONFIG |
+			       AWG_CONF_HAS_KILL_SWITCH | AWG_CONF_HAS_ALLOW_LAN;
 	struct awg_conf tmp = *a;
 	uint64_t ha = a->has & quick, hb = b->has & quick;
 
@@ -717,12 +718,14 @@ static void swap_quick_keys(struct awg_conf *a, struct awg_conf *b)
 	a->dns_servers = b->dns_servers, a->n_dns_servers = b->n_dns_servers;
 	a->dns_search = b->dns_search, a->mtu = b->mtu, a->table = b->table;
 	a->table_number = b->table_number, a->save_config = b->save_config;
+	a->kill_switch = b->kill_switch, a->allow_lan = b->allow_lan;
 	a->pre_up = b->pre_up, a->post_up = b->post_up;
 	a->pre_down = b->pre_down, a->post_down = b->post_down;
 	b->addresses = tmp.addresses, b->n_addresses = tmp.n_addresses;
 	b->dns_servers = tmp.dns_servers, b->n_dns_servers = tmp.n_dns_servers;
 	b->dns_search = tmp.dns_search, b->mtu = tmp.mtu, b->table = tmp.table;
 	b->table_number = tmp.table_number, b->save_config = tmp.save_config;
+	b->kill_switch = tmp.kill_switch, b->allow_lan = tmp.allow_lan;
 	b->pre_up = tmp.pre_up, b->post_up = tmp.post_up;
 	b->pre_down = tmp.pre_down, b->post_down = tmp.post_down;
 	a->has = (a->has & ~quick) | hb;

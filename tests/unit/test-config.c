@@ -724,8 +724,67 @@ static void test_write_control_char(void)
 	awg_conf_free(&c);
 }
 
+/* KillSwitch and AllowLAN: parsing, writing back, and the Windows rule for auto. */
+static void test_kill_switch(void)
+{
+	static const struct {
+		const char *text;
+		enum awg_kill_switch want;
+	} cases[] = {
+		/* auto: one peer, a /0, Table not off */
+		{ "[Peer]\nPublicKey=" PUB_B64 "\nAllowedIPs=0.0.0.0/0\n", AWG_KILL_SWITCH_ON },
+		{ "[Peer]\nPublicKey=" PUB_B64 "\nAllowedIPs=10.0.0.0/8, ::/0\n", AWG_KILL_SWITCH_ON },
+		{ "[Peer]\nPublicKey=" PUB_B64 "\nAllowedIPs=0.0.0.0/1, 128.0.0.0/1\n",
+		  AWG_KILL_SWITCH_OFF },
+		{ "Table=off\n[Peer]\nPublicKey=" PUB_B64 "\nAllowedIPs=0.0.0.0/0\n",
+		  AWG_KILL_SWITCH_OFF },
+		{ "[Peer]\nPublicKey=" PUB_B64 "\nAllowedIPs=0.0.0.0/0\n[Peer]\nPublicKey=" PSK_B64
+		  "\n", AWG_KILL_SWITCH_OFF },
+		{ "", AWG_KILL_SWITCH_OFF },
+		/* explicit */
+		{ "KillSwitch=On\n[Peer]\nPublicKey=" PUB_B64 "\nAllowedIPs=0.0.0.0/1\n",
+		  AWG_KILL_SWITCH_ON },
+		{ "KillSwitch=off\n[Peer]\nPublicKey=" PUB_B64 "\nAllowedIPs=0.0.0.0/0\n",
+		  AWG_KILL_SWITCH_OFF },
+		{ "KillSwitch=persistent\n", AWG_KILL_SWITCH_PERSISTENT },
+		{ "KillSwitch=auto\n[Peer]\nPublicKey=" PUB_B64 "\nAllowedIPs=::/0\n",
+		  AWG_KILL_SWITCH_ON },
+	};
+	struct awg_parse_error err;
+	struct awg_conf c;
+	char text[512];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "[Interface]\n%s", cases[i].text);
+		if (!CHECK_INT(parse(&c, text, AWG_CONF_DIALECT_QUICK, &err), 0))
+			fprintf(stderr, "    case %zu: %s\n", i, err.msg);
+		if (!CHECK_INT(awg_conf_kill_switch(&c), cases[i].want))
+			fprintf(stderr, "    case %zu\n", i);
+		round_trip(&c, AWG_CONF_WRITE_QUICK, AWG_CONF_DIALECT_QUICK);
+		awg_conf_free(&c);
+	}
+	CHECK_INT(parse(&c, "[Interface]\nKillSwitch=persistent\nAllowLAN=yes\n",
+			AWG_CONF_DIALECT_QUICK, &err), 0);
+	CHECK(c.allow_lan && (c.has & AWG_CONF_HAS_ALLOW_LAN) && (c.has & AWG_CONF_HAS_KILL_SWITCH));
+	round_trip(&c, AWG_CONF_WRITE_QUICK, AWG_CONF_DIALECT_QUICK);
+	awg_conf_free(&c);
+	/* Errors quote the value; the keys are awg-quick keys, not for `awg setconf`. */
+	CHECK_INT(parse(&c, "[Interface]\nKillSwitch = always\n", AWG_CONF_DIALECT_QUICK, &err),
+		  -EINVAL);
+	CHECK(strstr(err.msg, "always") != NULL);
+	CHECK_INT(err.line, 2);
+	awg_conf_free(&c);
+	CHECK_INT(parse(&c, "[Interface]\nAllowLAN = maybe\n", AWG_CONF_DIALECT_QUICK, &err),
+		  -EINVAL);
+	awg_conf_free(&c);
+	CHECK_INT(parse(&c, "[Interface]\nKillSwitch = on\n", AWG_CONF_DIALECT_TOOLS, &err),
+		  -EINVAL);
+	awg_conf_free(&c);
+}
+
 TEST_MAIN("config", T(test_example), T(test_version_1_0), T(test_version_2_0), T(test_version_3),
 	  T(test_quick_keys), T(test_syntax), T(test_booleans), T(test_errors), T(test_nul_byte),
 	  T(test_secrets_not_quoted), T(test_quote_bound), T(test_round_trip_rich),
 	  T(test_write_exact), T(test_round_trip_random), T(test_peer_api),
-	  T(test_no_secret_in_syntax_errors), T(test_write_control_char))
+	  T(test_no_secret_in_syntax_errors), T(test_write_control_char),
+	  T(test_kill_switch))
