@@ -11,7 +11,7 @@ cd "$(dirname "$0")"
 
 PACKAGES=(
 	build-essential meson ninja-build pkg-config
-	libssl-dev libsodium-dev libmnl-dev libzip-dev libseccomp-dev libcap-dev libsystemd-dev
+	libssl-dev libsodium-dev libmnl-dev libnftables-dev libzip-dev libseccomp-dev libcap-dev libsystemd-dev
 	clang llvm libclang-rt-14-dev
 	wireguard-tools wireguard-go iproute2 iputils-ping iperf3 tcpdump python3 procps
 	dbus-daemon python3-dbus python3-gi nftables

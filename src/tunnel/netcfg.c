@@ -344,7 +344,7 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 	struct awg_netcfg_addr *e;
 	size_t len;
 
-	if (nlh->nlmsg_type != RTM_NEWADDR || (int)ifa->ifa_index != d->ifindex)
+	if (nlh->nlmsg_type != RTM_NEWADDR || (d->ifindex && (int)ifa->ifa_index != d->ifindex))
 		return MNL_CB_OK;
 	len = addr_len(ifa->ifa_family);
 	if (!len)
@@ -357,6 +357,7 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 	if ((size_t)d->count < d->max) {
 		e = &d->out[d->count];
 		memset(e, 0, sizeof(*e));
+		e->ifindex = (int)ifa->ifa_index;
 		e->family = ifa->ifa_family;
 		e->prefix = ifa->ifa_prefixlen;
 		memcpy(e->addr, mnl_attr_get_payload(a), len);

@@ -26,6 +26,7 @@ struct awg_netcfg;
 
 /* An address of a link, as listed by awg_netcfg_addr_list. */
 struct awg_netcfg_addr {
+	int ifindex;
 	int family;
 	uint8_t addr[16];
 	uint8_t prefix;
@@ -72,7 +73,7 @@ int awg_netcfg_addr_add(struct awg_netcfg *nc, int ifindex, int family, const vo
 int awg_netcfg_addr_del(struct awg_netcfg *nc, int ifindex, int family, const void *addr,
 			uint8_t prefix);
 /*
- * Lists the addresses of a link (family 0 = both). Fills up to max entries and returns the
+ * Lists the addresses of a link (ifindex 0 = of every link; family 0 = both). Fills up to max entries and returns the
  * total count, which may exceed max.
  */
 int awg_netcfg_addr_list(struct awg_netcfg *nc, int ifindex, int family,

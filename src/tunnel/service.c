@@ -824,8 +824,72 @@ static void sd_ready(void)
 	close(fd);
 }
 
+/* AllowLAN: the prefixes of every other link's addresses, loopback excluded. */
+static size_t lan_prefixes(struct awg_cidr *out, size_t max)
+{
+	struct awg_netcfg_addr addrs[64];
+	struct awg_netcfg *nc;
+	size_t n = 0;
+	int lo, total;
+
+	if (awg_netcfg_open(&nc) < 0)
+		return 0;
+	lo = awg_netcfg_link_index(nc, "lo");
+	total = awg_netcfg_addr_list(nc, 0, 0, addrs, 64);
+	for (int i = 0; i < total && i < 64 && n < max; i++) {
+		const struct awg_netcfg_addr *a = &addrs[i];
+		struct awg_cidr c = { .family = (uint8_t)a->family, .cidr = a->prefix };
+
+		if (a->ifindex == lo || (a->family == AF_INET && a->addr[0] == 127))
+			continue;
+		/* fe80::/10 is always in the LAN set; host routes are not subnets. */
+		if (a->family == AF_INET6 && a->addr[0] == 0xfe && (a->addr[1] & 0xc0) == 0x80)
+			continue;
+		memcpy(c.addr, a->addr, a->family == AF_INET ? 4 : 16);
+		awg_cidr_mask(&c);
+		out[n++] = c;
+	}
+	awg_netcfg_close(nc);
+	return n;
+}
+
+/*
+ * Engages the kill switch before anything can connect (fail-closed), once per service: a
+ * restart of awgd keeps it. mark is the fwmark of the tunnel's sockets.
+ */
+static int engage_kill_switch(struct awg_tunnel *t, uint32_t mark)
+{
+	struct awg_firewall_spec spec = {
+		.ifname = t->name, .mode = awg_conf_kill_switch(&t->conf), .mark = mark,
+		.dns = t->conf.dns_servers, .n_dns = t->conf.n_dns_servers,
+		.allow_lan = t->conf.allow_lan,
+	};
+	struct awg_cidr lan[64];
+	char why[256] = "", table[64];
+	int ret;
+
+	if (t->fw || spec.mode == AWG_KILL_SWITCH_OFF)
+		return 0;
+	if (spec.allow_lan) {
+		spec.n_lan = lan_prefixes(lan, 64);
+		spec.lan = lan;
+	}
+	ret = awg_firewall_engage(&t->fw, &spec, why, sizeof(why));
+	if (ret < 0) {
+		err(t, "cannot engage the kill switch: %s", why);
+		return ret;
+	}
+	awg_firewall_table_name(table, sizeof(table), t->name,
+				spec.mode == AWG_KILL_SWITCH_PERSISTENT);
+	fprintf(stderr, "awg-tunnel(%s): kill switch %s%s (nftables table inet %s)\n", t->name,
+		spec.mode == AWG_KILL_SWITCH_PERSISTENT ? "persistent" : "on",
+		spec.allow_lan ? ", LAN allowed" : "", table);
+	return 0;
+}
+
 static int bring_up(struct awg_tunnel *t, struct live *l)
 {
+	uint32_t mark = 0;
 	int ret = resolve_endpoints(t);
 
 	if (ret < 0)
@@ -843,6 +907,16 @@ static int bring_up(struct awg_tunnel *t, struct live *l)
 	 */
 	if (l->table && (t->conf.has & AWG_CONF_HAS_FWMARK) && t->conf.fwmark)
 		l->table = t->conf.fwmark;
+	/* The kill switch matches the tunnel's own datagrams by mark: they must carry one. */
+	if ((t->conf.has & AWG_CONF_HAS_FWMARK) && t->conf.fwmark)
+		mark = t->conf.fwmark;
+	else if (l->table)
+		mark = l->table;
+	else if (awg_conf_kill_switch(&t->conf) != AWG_KILL_SWITCH_OFF)
+		mark = FULL_TUNNEL_TABLE;
+	ret = engage_kill_switch(t, mark);
+	if (ret < 0)
+		return ret;
 	ret = run_scripts(t, &t->conf.pre_up, "PreUp");
 	if (ret < 0)
 		return ret;
@@ -856,14 +930,14 @@ static int bring_up(struct awg_tunnel *t, struct live *l)
 		err(t, "cannot create interface %s: %s", t->name, strerror(-l->tun_fd));
 		return l->tun_fd;
 	}
-	ret = open_udp(t, l, (t->conf.has & AWG_CONF_HAS_FWMARK) ? t->conf.fwmark : l->table);
+	ret = open_udp(t, l, mark);
 	if (ret < 0) {
 		err(t, "cannot open the UDP sockets: %s", strerror(-ret));
 		return ret;
 	}
 	/* awgd gets the sockets marked as above; the UAPI set repeats the mark. */
-	if (!(t->conf.has & AWG_CONF_HAS_FWMARK) && l->table) {
-		t->conf.fwmark = l->table;
+	if (!(t->conf.has & AWG_CONF_HAS_FWMARK) && mark) {
+		t->conf.fwmark = mark;
 		t->conf.has |= AWG_CONF_HAS_FWMARK;
 	}
 	ret = spawn_awgd(t, l);
@@ -924,6 +998,24 @@ static int restart(struct awg_tunnel *t, struct live *l)
 	return ret;
 }
 
+/*
+ * Lifts the kill switch on an explicit stop. On an error a persistent one stays, so traffic
+ * stays blocked until `down` (fail-closed); an owner table goes with the process anyway.
+ */
+static void stop_kill_switch(struct awg_tunnel *t, bool explicit_stop)
+{
+	if (!t->fw)
+		return;
+	if (explicit_stop || awg_conf_kill_switch(&t->conf) != AWG_KILL_SWITCH_PERSISTENT) {
+		awg_firewall_release(t->fw);
+	} else {
+		awg_firewall_abandon(t->fw);
+		err(t, "the persistent kill switch stays engaged; `awg-tunnel down %s` lifts it",
+		    t->name);
+	}
+	t->fw = NULL;
+}
+
 int awg_tunnel_run(struct awg_tunnel *t, int ready_fd)
 {
 	struct live l = { .tun_fd = -1, .udp4 = -1, .udp6 = -1 };
@@ -949,11 +1041,16 @@ int awg_tunnel_run(struct awg_tunnel *t, int ready_fd)
 	close_fd(&l.udp6);
 	if (ret < 0) {
 		teardown(t, &l);
+		stop_kill_switch(t, false);
 		close(sfd);
 		/* No "down" line: the error stays the last line `up` prints. */
 		close_fd(&ready_fd);
 		return 1;
 	}
+	/* A crash's persistent table stays until this successful up when we engage none. */
+	if (!t->fw && awg_firewall_remove_stale(t->name))
+		fprintf(stderr, "awg-tunnel(%s): removed the persistent kill switch of an earlier "
+			"run\n", t->name);
 	ret = drop_capabilities();
 	if (ret < 0)
 		err(t, "warning: cannot drop capabilities: %s", strerror(-ret));
@@ -996,6 +1093,8 @@ int awg_tunnel_run(struct awg_tunnel *t, int ready_fd)
 		status = 0;
 	}
 	teardown(t, &l);
+	/* A signal is the explicit stop; awgd dying for good is an error state. */
+	stop_kill_switch(t, status == 0);
 	close(sfd);
 	fprintf(stderr, "awg-tunnel(%s): down\n", t->name);
 	return status ? 1 : 0;
@@ -1024,6 +1123,11 @@ int awg_tunnel_down(const char *name)
 	if (read_state(name, &pid, &table, &awgd) < 0)
 		table = 0, awgd = 0;
 	remove_remnants(name, table, awgd, &found);
+	/* The explicit down is what lifts a persistent kill switch left by a crash. */
+	if (awg_firewall_remove_stale(name)) {
+		fprintf(stderr, "awg-tunnel(%s): persistent kill switch lifted\n", name);
+		found = true;
+	}
 	if (!found) {
 		fprintf(stderr, "awg-tunnel: '%s' is not up\n", name);
 		return 1;

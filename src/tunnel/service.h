@@ -9,6 +9,7 @@
 #define _AWG_TUNNEL_SERVICE_H
 
 #include "config.h"
+#include "firewall.h"
 #include "name.h"
 
 #define AWG_TUNNEL_STATE_DIR "/run/awg-tunnel"
@@ -25,6 +26,8 @@ struct awg_tunnel {
 	/* stderr feeds a log that operators read: never print a script's text (it may hold
 	 * secrets); only its output, which the ring log's key filter sees. */
 	bool hide_scripts;
+	/* The kill switch, engaged once and kept across restarts of awgd (fail-closed). */
+	struct awg_firewall *fw;
 };
 
 /*
