@@ -200,6 +200,23 @@ static void text_runtime_peer(const struct tunnel_view *v, const struct awg_mgr_
 	text_keepalive(p->keepalive);
 }
 
+/* The kill switch the config asks for ("off", "on", "persistent"), auto resolved. */
+static const char *kill_switch_mode(const struct tunnel_view *v)
+{
+	static const char *const names[] = {
+		[AWG_KILL_SWITCH_OFF] = "off", [AWG_KILL_SWITCH_ON] = "on",
+		[AWG_KILL_SWITCH_PERSISTENT] = "persistent",
+	};
+
+	return v->conf_ok ? names[awg_conf_kill_switch(&v->conf)] : "off";
+}
+
+/* A started tunnel has its kill switch engaged: awg-tunnel does not come up without it. */
+static bool kill_switch_active(const struct tunnel_view *v)
+{
+	return strcmp(kill_switch_mode(v), "off") && v->state.state == AWG_MGR_STARTED;
+}
+
 static void text_view(struct tunnel_view *v)
 {
 	char buf[TEXT_MAX];
@@ -226,6 +243,10 @@ static void text_view(struct tunnel_view *v)
 			printf("%s%s", i ? ", " : "", cidr_text(buf, &v->conf.addresses[i]));
 		printf("\n");
 	}
+	if (strcmp(kill_switch_mode(v), "off"))
+		printf("  kill switch: %s%s (%s)\n", kill_switch_mode(v),
+		       v->conf.allow_lan ? ", LAN allowed" : "",
+		       kill_switch_active(v) ? "active" : "when started");
 	if (v->rt.flag) {
 		for (uint32_t i = 0; i < v->rt.n_peers; i++)
 			text_runtime_peer(v, &v->rt.peers[i]);
@@ -334,6 +355,9 @@ static void json_view(const struct tunnel_view *v)
 		awg_json_string(stdout, cidr_text(buf, &v->conf.addresses[i]));
 	}
 	fputc(']', stdout);
+	printf(",\"kill_switch\":\"%s\",\"kill_switch_active\":%s,\"allow_lan\":%s",
+	       kill_switch_mode(v), kill_switch_active(v) ? "true" : "false",
+	       v->conf_ok && v->conf.allow_lan ? "true" : "false");
 	json_key("total_peers");
 	printf("%zu", v->rt.flag ? (size_t)v->rt.total_peers : v->conf.n_peers);
 	json_key("peers");

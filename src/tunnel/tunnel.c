@@ -71,6 +71,18 @@ static void usage(FILE *f)
 		"down (AWG_TUNNEL_DNS=resolved|resolvconf|file forces one). SaveConfig = true\n"
 		"writes the running configuration back to the file on down. State for crash\n"
 		"clean-up lives in /run/awg-tunnel/.\n"
+		"\n"
+		"Kill switch ([Interface] KillSwitch = auto | off | on | persistent, AllowLAN =\n"
+		"true | false): while on, an nftables table drops all traffic that does not go\n"
+		"through the tunnel except loopback, the tunnel's own UDP, DHCP and IPv6 neighbour\n"
+		"discovery; DNS (port 53) goes only to the DNS = servers, also inside the tunnel;\n"
+		"AllowLAN lets the directly connected subnets through. It is in place before the\n"
+		"tunnel connects and stays across awgd restarts. auto (the default) turns it on as\n"
+		"the Windows client does: one peer with 0.0.0.0/0 or ::/0 and Table not off. on:\n"
+		"the table (awg_ks_<if>, flags owner) goes when awg-tunnel exits or dies.\n"
+		"persistent: the table (awg_ksp_<if>) stays after a crash or an error and keeps\n"
+		"traffic blocked until `down`, or until the next successful up replaces it.\n"
+		"\n"
 		"Errors in a config are reported as file:line:column: message. Exit status: 0 on\n"
 		"success, 1 on any error.\n",
 		AWG_TUNNEL_CONF_DIR);

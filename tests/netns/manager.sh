@@ -142,8 +142,10 @@ Endpoint = 192.168.92.2:51892
 AllowedIPs = 10.92.0.0/24
 PersistentKeepalive = 5
 EOF
-# A second client that intersects the first (same network): starting it stops awgtm1.
+# A second client that intersects the first (same network): starting it stops awgtm1. It has
+# the kill switch on.
 sed -e "s|$CLI_PRIV64|$CL2_PRIV64|" -e 's|10.92.0.2/24|10.92.0.3/24|' \
+	-e 's|^\[Interface\]$|[Interface]\nKillSwitch = on|' \
 	-e "/PresharedKey/d" "$CONF/awgtm1.conf" >"$CONF/awgtm2.conf"
 chmod 644 "$CONF"/awgtm*.conf	# readable by the admin user who imports them
 SECRETS=$LOGDIR/secrets
@@ -268,10 +270,14 @@ as $U_ADM "$AWGCTL" start awgtm2
 wait_until 15 "awgtm2 started" state_is awgtm2 1
 state_is awgtm1 2 || fail "awgtm1 still running"
 wait_ping "$NS_C" 10.92.0.1 10
+as $U_OP "$AWGCTL" status awgtm2 | grep -q "kill switch: on (active)" || fail "status lacks the kill switch"
+as $U_OP "$AWGCTL" --json status awgtm2 | grep -q '"kill_switch_active":true' || fail "json lacks the kill switch"
+ip netns exec "$NS_C" nft list tables | grep -q "awg_ks_awgtm2" || fail "no kill-switch table"
 as $U_ADM "$AWGCTL" start awgtm1
 wait_until 15 "awgtm1 back" state_is awgtm1 1
 state_is awgtm2 2 || fail "awgtm2 still running"
-ok "intersecting tunnels do not run side by side"
+ip netns exec "$NS_C" nft list tables | grep -q "awg_ks_awgtm2" && fail "kill-switch table left after stop"
+ok "intersecting tunnels do not run side by side; the kill switch shows in status"
 
 check "the store on disk"
 [ "$(stat -c %a "$STATE/configurations")" = 700 ] || fail "configurations is not 0700"
