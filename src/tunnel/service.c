@@ -104,8 +104,13 @@ static int shell(const char *cmd)
 		posix_spawnattr_destroy(&attr);
 		return -1;
 	}
-	/* Script output goes where ours does: under the manager, into the ring log. */
+	/*
+	 * Script output goes where ours does: under the manager, into the ring log. Nothing
+	 * else is inherited (a script's long-lived child would keep the kill switch's owner
+	 * socket, and with it the table, alive).
+	 */
 	ret = posix_spawn_file_actions_adddup2(&fa, 2, 1) ||
+	      posix_spawn_file_actions_addclosefrom_np(&fa, 3) ||
 	      posix_spawnattr_setsigmask(&attr, &none) ||
 	      posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK) ||
 	      posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, environ);
@@ -290,6 +295,14 @@ static int spawn_awgd(const struct awg_tunnel *t, struct live *l)
 		snprintf(tun, sizeof(tun), "%d", l->tun_fd);
 		snprintf(u4, sizeof(u4), "%d", l->udp4);
 		snprintf(u6, sizeof(u6), "%d", l->udp6);
+		/*
+		 * Nothing but its three fds: libnftables' socket carries no close-on-exec, and an
+		 * owner table lives as long as anyone holds that socket; the caller's fds are not
+		 * awgd's business either.
+		 */
+		if (close_range(3, ~0u, CLOSE_RANGE_CLOEXEC) < 0)
+			for (int fd = 3; fd < 65536; fd++)
+				fcntl(fd, F_SETFD, FD_CLOEXEC);
 		clear_cloexec(l->tun_fd);
 		clear_cloexec(l->udp4);
 		clear_cloexec(l->udp6);
