@@ -69,9 +69,11 @@ PublicKey = $CLI_PUB64
 AllowedIPs = 10.90.0.2/32
 EOF
 SCRIPTLOG=$LOGDIR/scripts.log
+# The kill switch would block the underlay checks below; killswitch.sh tests it.
 cat >"$CONF/awgtc.conf" <<EOF
 [Interface]
 PrivateKey = $CLI_PRIV64
+KillSwitch = off
 Address = 10.90.0.2/32
 DNS = 10.90.0.1, corp.example, lab.example
 PreUp = echo "preup %i \$AMNEZIAWG_TUNNEL_NAME \$WIREGUARD_TUNNEL_NAME" >> $SCRIPTLOG
@@ -123,7 +125,7 @@ wait_until 10 "IPv6 DAD on the client's veth" bash -c "! ip -n $NS_C addr | grep
 before=$(snapshot "$NS_C")
 variant bad 's/^Address = /Adress = /'
 out=$(tunnel "$NS_C" up "$CONF/bad.conf" 2>&1) && fail "up accepted an unknown key"
-[[ $out == *"$CONF/bad.conf:3:1:"*Adress* ]] || fail "error not file:line:col quoting the key: $out"
+[[ $out == *"$CONF/bad.conf:4:1:"*Adress* ]] || fail "error not file:line:col quoting the key: $out"
 ok "error: ${out%%$'\n'*}"
 same_as_before "$NS_C" "client namespace after a failed up"
 
