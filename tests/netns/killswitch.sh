@@ -15,7 +15,9 @@
 #   - SIGKILL of awg-tunnel: the owner table goes with it (mode on), a persistent table
 #     (awg_ksp_<if>, no owner) stays and keeps blocking until down, or until the next up
 #     replaces it; a persistent table of another interface is never touched; SIGTERM of
-#     `run` removes even a persistent table.
+#     `run` removes even a persistent table;
+#   - fail-closed: the table is never lifted while awgd restarts (AWG_TUNNEL_RESTART), and a
+#     persistent one stays when awg-tunnel gives up, until down.
 set -euo pipefail
 TEST=killswitch
 . "$(dirname "$0")/lib.sh"
@@ -376,6 +378,31 @@ st=0
 wait "$rpid" || st=$?
 assert_eq "$st" 0 "exit status of run after SIGTERM"
 same_as_before "after SIGTERM of run"
+
+check "10. fail-closed: the table stays while awgd restarts, and after it dies for good (persistent)"
+client 0.0.0.0/0 "KillSwitch = persistent"
+out=$(AWG_TUNNEL_RESTART=1 tunnel "$NS_C" up "$CONF/$IFC.conf" 2>&1) || fail "up failed: $out"
+wait_ping "$NS_C" "$S_TUN" 10
+table_handle() { ip netns exec "$NS_C" nft -a list table inet "$KSP" | sed -n '1s/.*# handle \([0-9]*\).*/\1/p'; }
+h1=$(table_handle)
+tpid=$(service_pid)
+awgd=$(sed -n 's/^awgd=//p' "/run/awg-tunnel/$IFC.state")
+[ -n "$awgd" ] && [ -n "$tpid" ] || fail "no awgd / awg-tunnel pid"
+kill -KILL "$awgd"
+sleep 0.3
+assert_eq "$(table_handle)" "$h1" "the table while awgd restarts"
+blocked "ping to L while awgd restarts" pings "$L_ADDR"
+wait_until 15 "awgd restarted" bash -c "[ \"\$(sed -n 's/^awgd=//p' /run/awg-tunnel/$IFC.state 2>/dev/null)\" != $awgd ] && [ -n \"\$(sed -n 's/^awgd=//p' /run/awg-tunnel/$IFC.state 2>/dev/null)\" ]"
+wait_ping "$NS_C" "$S_TUN" 15
+assert_eq "$(table_handle)" "$h1" "the table after the restart (never lifted)"
+awgd=$(sed -n 's/^awgd=//p' "/run/awg-tunnel/$IFC.state")
+kill -KILL "$awgd"
+wait_until 10 "awg-tunnel $tpid gives up" proc_gone "$tpid"
+assert_eq "$(ks_tables)" "table inet $KSP" "kill-switch tables after awg-tunnel gave up"
+blocked "ping to L after the tunnel failed for good" pings "$L_ADDR"
+out=$(tunnel "$NS_C" down "$IFC" 2>&1) || fail "down after the failure: $out"
+assert_eq "$(ks_tables)" "" "kill-switch tables after down"
+same_as_before "down after awgd died for good (persistent)"
 
 check "without the foreign table, C's ruleset is empty as at the start"
 ip netns exec "$NS_C" nft delete table inet awgt_foreign
