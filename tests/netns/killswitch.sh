@@ -104,19 +104,7 @@ ks_tables() { ip netns exec "$NS_C" nft list tables | grep -E '^table inet awg_k
 has_table() { ip netns exec "$NS_C" nft list table inet "$1" >/dev/null 2>&1; }
 table_flags() { ip netns exec "$NS_C" nft list table inet "$1" | sed -n 's/^[[:space:]]*flags //p'; }
 
-# snapshot: everything up may touch in C, for an exact before/after compare.
-snapshot() {
-	{
-		ip -n "$NS_C" -o addr
-		ip -n "$NS_C" route show table all
-		ip -n "$NS_C" -6 route show table all
-		ip -n "$NS_C" rule
-		ip -n "$NS_C" -6 rule
-		ip -n "$NS_C" -o link | sed 's/ link\/.*//'
-		ip netns exec "$NS_C" cat /etc/resolv.conf
-		ip netns exec "$NS_C" nft list ruleset
-	} 2>&1
-}
+snapshot() { ns_snapshot "$NS_C"; }
 same_as_before() {
 	local now
 	now=$(ruleset)

@@ -109,6 +109,21 @@ ns_link() {
 	ip -n "$4" link set "$5" up
 }
 
+# ns_snapshot NS: everything a tunnel's up may touch in NS (addresses, routes and rules of all
+# tables, links, resolv.conf, the nftables ruleset), for an exact before/after compare.
+ns_snapshot() {
+	{
+		ip -n "$1" -o addr
+		ip -n "$1" route show table all
+		ip -n "$1" -6 route show table all
+		ip -n "$1" rule
+		ip -n "$1" -6 rule
+		ip -n "$1" -o link | sed 's/ link\/.*//'
+		ip netns exec "$1" cat /etc/resolv.conf
+		ip netns exec "$1" nft list ruleset
+	} 2>&1
+}
+
 # ---- keys (UAPI wants hex, wg wants base64) ----
 
 b64_to_hex() { python3 -c 'import base64,sys; print(base64.b64decode(sys.argv[1]).hex())' "$1"; }

@@ -89,19 +89,7 @@ AllowedIPs = 0.0.0.0/0
 EOF
 chmod 600 "$CONF"/*.conf
 
-# snapshot NS: everything `up` may touch, for an exact before/after compare.
-snapshot() {
-	{
-		ip -n "$1" -o addr
-		ip -n "$1" route show table all
-		ip -n "$1" -6 route show table all
-		ip -n "$1" rule
-		ip -n "$1" -6 rule
-		ip -n "$1" -o link | sed 's/ link\/.*//'
-		ip netns exec "$1" cat /etc/resolv.conf
-		ip netns exec "$1" nft list ruleset
-	} 2>&1
-}
+snapshot() { ns_snapshot "$1"; }
 tunnel() { ip netns exec "$1" "$AWG_TUNNEL" "${@:2}"; }
 # variant NAME SED-ARGS...: $CONF/NAME.conf, the client config edited by sed, mode 0600.
 variant() {
