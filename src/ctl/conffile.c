@@ -259,6 +259,18 @@ int awg_ctl_cmd_import(struct ctl *ctl, int argc, char **argv)
 	return failed ? CTL_FAIL : CTL_OK;
 }
 
+/* Writes data to fd, syncs and closes it. 0 or -errno. */
+static int fill_and_close(int fd, const char *data, size_t len)
+{
+	int ret = awg_fd_write_all(fd, data, len);
+
+	if (!ret && fsync(fd))
+		ret = -errno;
+	if (close(fd) && !ret)
+		ret = -errno;
+	return ret;
+}
+
 /* Creates path 0600 (never following a symlink) and writes data; unlinks it on failure. */
 static int write_new(const char *path, const char *data, size_t len)
 {
@@ -267,11 +279,7 @@ static int write_new(const char *path, const char *data, size_t len)
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	ret = awg_fd_write_all(fd, data, len);
-	if (!ret && fsync(fd))
-		ret = -errno;
-	if (close(fd) && !ret)
-		ret = -errno;
+	ret = fill_and_close(fd, data, len);
 	if (ret)
 		unlink(path);
 	return ret;
@@ -288,11 +296,7 @@ static int write_replace(const char *path, const char *data, size_t len)
 	fd = mkostemp(tmp, O_CLOEXEC);	/* mode 0600 */
 	if (fd < 0)
 		return -errno;
-	ret = awg_fd_write_all(fd, data, len);
-	if (!ret && fsync(fd))
-		ret = -errno;
-	if (close(fd) && !ret)
-		ret = -errno;
+	ret = fill_and_close(fd, data, len);
 	if (!ret && rename(tmp, path))
 		ret = -errno;
 	if (ret)
