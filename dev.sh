@@ -11,9 +11,9 @@ cd "$(dirname "$0")"
 
 PACKAGES=(
 	build-essential meson ninja-build pkg-config
-	libssl-dev libsodium-dev libmnl-dev libnftables-dev libzip-dev libseccomp-dev libcap-dev libsystemd-dev
+	libssl-dev libsodium-dev libmnl-dev libnftables-dev libcurl4-openssl-dev libzip-dev libseccomp-dev libcap-dev libsystemd-dev
 	clang llvm libclang-rt-14-dev
-	wireguard-tools wireguard-go iproute2 iputils-ping iperf3 tcpdump python3 procps
+	wireguard-tools wireguard-go iproute2 iputils-ping iperf3 tcpdump python3 procps signify-openbsd openssl
 	dbus-daemon python3-dbus python3-gi nftables
 )
 

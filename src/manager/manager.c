@@ -28,7 +28,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "Usage: awg-manager [--foreground] [--keep-tunnels] [--state-dir DIR] [--run-dir DIR]\n"
-"                   [--policy FILE] [--tunnel-bin PATH]\n"
+"                   [--policy FILE] [--updates FILE] [--tunnel-bin PATH]\n"
 "\n"
 "The AmneziaWG manager service. It keeps the tunnel configs encrypted in a store, runs each\n"
 "started tunnel as an `awg-tunnel run` child (restarting it with back-off when it fails, and\n"
@@ -56,6 +56,14 @@ static void usage(FILE *f)
 "  --policy FILE    the policy file (default " AWG_AUTHZ_POLICY_PATH "), read at each use:\n"
 "                   LimitedOperatorUI = 0|1, DangerousScriptExecution = 0|1 (configs with\n"
 "                   PreUp/PostUp/PreDown/PostDown, which run as root, start only with 1)\n"
+"  --updates FILE   the updater's config (default " AWG_UPDATES_CONF "), read at each\n"
+"                   check: URL = https://.../latest.sig (a `signify -S -e` signed `b2sum -l\n"
+"                   256` list of awg-suite-<arch>-<version>.deb), PublicKey (overrides the\n"
+"                   key pinned in the build; without either, updates are disabled),\n"
+"                   CAFile, AllowInsecure = 0|1 (http:// and file:// sources), InstallCommand\n"
+"                   (default /usr/bin/dpkg -i; the package is appended as /proc/self/fd/3,\n"
+"                   a sealed copy of the verified bytes), Arch, Extension, Timeout (30 s),\n"
+"                   FirstCheckDelay (300 s), CheckInterval (3600 s)\n"
 "  --tunnel-bin P   the awg-tunnel binary (default: next to awg-manager, or AWG_TUNNEL)\n"
 "\n"
 "Signals: SIGTERM and SIGINT stop the manager (see --keep-tunnels). Under systemd it\n"
@@ -203,6 +211,35 @@ static const struct awg_server_ops server_ops = {
 	.request = awg_methods_request,
 	.may_send_large = may_send_large,
 	.may_receive = may_receive,
+	.log = log_cb,
+};
+
+static void update_progress(void *ctx, const struct awg_update_progress *p)
+{
+	struct awg_manager *m = ctx;
+	struct awg_mgr_msg ev = { .kind = AWG_MGR_EVENT, .code = AWG_MGR_EV_UPDATE_PROGRESS,
+				  .downloaded = p->downloaded, .total = p->total,
+				  .flag = p->complete };
+
+	snprintf(ev.activity, sizeof(ev.activity), "%s", p->activity);
+	snprintf(ev.error, sizeof(ev.error), "%s", p->error);
+	/* server.c asks may_receive per client: admins only. */
+	awg_server_broadcast(m->server, &ev);
+}
+
+static void update_found(void *ctx, const char *version)
+{
+	struct awg_manager *m = ctx;
+	struct awg_mgr_msg ev = { .kind = AWG_MGR_EVENT, .code = AWG_MGR_EV_UPDATE_FOUND,
+				  .state = AWG_MGR_UPDATE_FOUND };
+
+	awg_manager_log(m, "update found: version %s", version);
+	awg_server_broadcast(m->server, &ev);
+}
+
+static const struct awg_updater_ops updater_ops = {
+	.progress = update_progress,
+	.found = update_found,
 	.log = log_cb,
 };
 
@@ -419,6 +456,12 @@ static int run(struct awg_manager *m, bool foreground, const char *tunnel_bin)
 	ret = awg_sup_new(&m->sup, m->epfd, tunnel_bin, m->log_fd, &sup_ops, m);
 	if (ret < 0)
 		goto out;
+	ret = awg_updater_new(&m->updater, m->epfd, m->updates_path, m->store.rootfd,
+			      &updater_ops, m);
+	if (ret < 0) {
+		fprintf(stderr, "awg-manager: cannot set up the updater: %s\n", strerror(-ret));
+		goto out;
+	}
 	sw.fd = awg_store_watch(&m->store);
 	if (sw.fd < 0 || awg_loop_add(m->epfd, sw.fd, EPOLLIN, &sw.watch) < 0)
 		awg_manager_log(m, "cannot watch the store; plaintext drop-ins are taken at start only");
@@ -443,7 +486,10 @@ static int run(struct awg_manager *m, bool foreground, const char *tunnel_bin)
 	}
 	for (;;) {
 		struct epoll_event evs[64];
-		int timeout = awg_sup_tick(m->sup), n;
+		int timeout = awg_sup_tick(m->sup), n, ut = awg_updater_tick(m->updater);
+
+		if (ut >= 0 && (timeout < 0 || ut < timeout))
+			timeout = ut;
 
 		if (m->quitting) {
 			struct timespec ts;
@@ -470,6 +516,7 @@ static int run(struct awg_manager *m, bool foreground, const char *tunnel_bin)
 	awg_server_flush(m->server, 200);
 	ret = 0;
 out:
+	awg_updater_free(m->updater);
 	awg_sup_free(m->sup, m->stop_on_quit);
 	awg_server_close(m->server);
 	if (sw.fd >= 0)
@@ -499,11 +546,13 @@ int main(int argc, char **argv)
 		{ "run-dir", required_argument, NULL, 'r' },
 		{ "policy", required_argument, NULL, 'p' },
 		{ "tunnel-bin", required_argument, NULL, 't' },
+		{ "updates", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	struct awg_manager m = { .state_dir = AWG_STORE_ROOT, .run_dir = RUN_DIR,
-				 .policy_path = AWG_AUTHZ_POLICY_PATH, .log_fd = -1, .epfd = -1 };
+				 .policy_path = AWG_AUTHZ_POLICY_PATH, .log_fd = -1, .epfd = -1,
+				 .updates_path = AWG_UPDATES_CONF };
 	const char *tunnel_bin = NULL;
 	bool foreground = false;
 	int c;
@@ -516,6 +565,7 @@ int main(int argc, char **argv)
 		case 'r': m.run_dir = optarg; break;
 		case 'p': m.policy_path = optarg; break;
 		case 't': tunnel_bin = optarg; break;
+		case 'u': m.updates_path = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

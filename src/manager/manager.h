@@ -15,6 +15,7 @@
 #include "server.h"
 #include "store.h"
 #include "supervisor.h"
+#include "updater.h"
 
 /* A WaitForStop answered once its tunnel is stopped. */
 struct awg_waiter {
@@ -25,13 +26,14 @@ struct awg_waiter {
 };
 
 struct awg_manager {
-	const char *state_dir, *run_dir, *policy_path;
+	const char *state_dir, *run_dir, *policy_path, *updates_path;
 	struct awg_store store;
 	struct awg_ringlog log;
 	int log_fd;			/* log.bin, read-write (handed to tunnels) */
 	int epfd;
 	struct awg_server *server;
 	struct awg_sup *sup;
+	struct awg_updater *updater;
 	struct awg_waiter *waiters;
 	bool quitting, quit_called, keep_tunnels, stop_on_quit;
 	char (*enabled)[AWG_MGR_NAME_MAX + 1];	/* tunnels that come back at start */

@@ -574,14 +574,20 @@ void awg_methods_request(void *ctx, struct awg_server_client *c, struct awg_mgr_
 	case AWG_MGR_TUNNELS: tunnels(&k); break;
 	case AWG_MGR_QUIT: quit(&k); break;
 	case AWG_MGR_UPDATE_STATE:
-		/* The signed updater is not part of this build yet. */
-		reply.state = AWG_MGR_UPDATE_DISABLED;
+		reply.state = (uint8_t)awg_updater_state(m->updater);
 		ok(&k, -1);
 		break;
-	case AWG_MGR_UPDATE:
-		refuse(&k, ENOTSUP, "this build has no updater; update awg-suite with the package "
-		       "manager");
+	case AWG_MGR_UPDATE: {
+		int ret = awg_updater_start(m->updater, why, sizeof(why));
+
+		if (ret < 0)
+			refuse(&k, (uint32_t)-ret, "%s", why);
+		else
+			ok(&k, -1);
+		if (!ret)
+			awg_manager_log(m, "update requested by uid %u", (unsigned)c->uid);
 		break;
+	}
 	case AWG_MGR_SUBSCRIBE:
 		c->subscribed = req->flag;
 		ok(&k, -1);
