@@ -18,6 +18,10 @@
 #   mgrtool.py SOCK events NAME STATE,... SECS   waits for TunnelChange of NAME through the
 #                                                given states in order
 #   mgrtool.py SOCK expect EVENT SECS            subscribes and waits for one event by name
+#   mgrtool.py SOCK update-run SECS              subscribes, calls Update and prints each
+#                                                UpdateProgress; exit 0 on complete without
+#                                                error, 1 on an error event, 3 if Update was
+#                                                refused, 2 if nothing final came in SECS
 import base64
 import json
 import os
@@ -355,6 +359,44 @@ def cmd_expect(path, args):
     return 1
 
 
+def cmd_update_run(path, args):
+    secs = float(args[0])
+    deadline = time.monotonic() + secs
+    s = connect(path, timeout=secs)
+    _, d, _ = call_raw(s, mp.SUBSCRIBE, 1, on=True)
+    if d["status"]:
+        print(f"error: Subscribe refused: {d['error']}")
+        return 3
+    s.sendall(mp.request(mp.UPDATE, 2))
+    while time.monotonic() < deadline:
+        s.settimeout(max(0.1, deadline - time.monotonic()))
+        try:
+            raw = mp.recv_frame(s)
+        except socket.timeout:
+            break
+        if not raw:
+            print("error: the manager closed the connection")
+            return 2
+        m = mp.decode(raw)
+        if m["kind"] == mp.REPLY and m["code"] == mp.UPDATE and m["seq"] == 2:
+            if m["status"]:
+                print(f"refused: status {m['status']}")
+                print(f"error: {m['error']}")
+                return 3
+            print("update started", flush=True)
+        elif m["kind"] == mp.EVENT and m["code"] == mp.EV_UPDATE_PROGRESS:
+            ev = {k: m[k] for k in ("activity", "downloaded", "total", "error", "complete")}
+            print("progress " + json.dumps(ev), flush=True)
+            if m["error"]:
+                print(f"error: {m['error']}")
+                return 1
+            if m["complete"]:
+                print("complete")
+                return 0
+    print(f"error: no final UpdateProgress within {secs} s")
+    return 2
+
+
 def main():
     if len(sys.argv) < 3:
         print(__doc__ if __doc__ else open(__file__).read().split("import")[0])
@@ -362,7 +404,8 @@ def main():
     path, cmd, args = sys.argv[1], sys.argv[2], sys.argv[3:]
     fn = {"call": cmd_call, "nosecrets": cmd_nosecrets, "fuzz": cmd_fuzz,
           "concurrent": cmd_concurrent, "slowreader": cmd_slowreader,
-          "events": cmd_events, "expect": cmd_expect}.get(cmd)
+          "events": cmd_events, "expect": cmd_expect,
+          "update-run": cmd_update_run}.get(cmd)
     if not fn:
         print(f"unknown command {cmd}", file=sys.stderr)
         return 2
