@@ -276,7 +276,8 @@ int awg_upd_list_verify(struct awg_upd_list *out, const struct awg_upd_pubkey *p
 	if (!signed_text || !next_line(&p, end, &line, &llen, &nl) || !nl)
 		return fail(why, -EINVAL, "signed update list has too few lines");
 	if (!is_comment(line, llen))
-		return fail(why, -EINVAL, "signed update list is missing its untrusted comment line");
+		return fail(why, -EINVAL,
+			    "signed update list is missing its untrusted comment line");
 	if (!next_line(&p, end, &line, &llen, &nl) || !nl)
 		return fail(why, -EINVAL, "signed update list has too few lines");
 	if (!b64_exact(raw, sizeof(raw), line, llen, SIG_B64))
@@ -433,7 +434,8 @@ int awg_upd_pick(const struct awg_upd_list *l, const char *arch, const char *ext
 		if (ret == 0)
 			continue;
 		if (ret < 0 || awg_upd_version_cmp(ver, installed, &cmp) < 0)
-			return failf(why, -EINVAL, "update list entry \"%.*s\" has a malformed version",
+			return failf(why, -EINVAL,
+				     "update list entry \"%.*s\" has a malformed version",
 				     AWG_UPD_VERSION_MAX, l->v[i].file);
 		if (cmp > 0) {
 			memcpy(version, ver, sizeof(ver));

@@ -1,0 +1,5 @@
+untrusted comment: verify with updlist.pub
+RWSoxidXmt0J9BocxbAEjsZ+vp9ay8W0G2Gu7kNy3qAGIpbjWewD0q2Fckm2QQLWl9sLNcvKLfGNp4F6xnJP82Zd/14SCewBaAU=
+1a90f117599cadd917cb6b09982ccbd779cd1d1325475cc311105f0fd1b91333  awg-suite-amd64-0.2.0.deb
+41ea7975250e6fddff2498b91beee220ec7a065df5220d06a1763ba68e854681  awg-suite-arm64-0.2.0.deb
+4857e28de55c72631b0b5e93ca6387d2faa3065ad88fdca731ae627e19782b64  awg-suite-armhf-0.2.0.deb
