@@ -357,7 +357,7 @@ static void arch_init(void)
 		const char *uname, *debian;
 	} map[] = {
 		{ "x86_64", "amd64" }, { "aarch64", "arm64" }, { "armv7l", "armhf" },
-		{ "armv6l", "armhf" }, { "i386", "i386" },    { "i486", "i386" },
+		{ "armv6l", "armhf" }, { "armv8l", "armhf" }, { "i386", "i386" },    { "i486", "i386" },
 		{ "i586", "i386" },    { "i686", "i386" },
 	};
 	struct utsname u;
