@@ -46,7 +46,7 @@ struct upd_conf {
 	char install[1024];
 	char arch[32];
 	char ext[16];
-	unsigned timeout, first_delay, interval;
+	unsigned timeout, first_delay, interval, install_timeout;
 };
 
 enum msg_type { MSG_PROGRESS, MSG_FOUND, MSG_LOG, MSG_DONE };
@@ -144,6 +144,9 @@ static int conf_key(struct upd_conf *c, const char *k, const char *v, const char
 	else if (!strcasecmp(k, "Timeout"))
 		return conf_number(v, &c->timeout) < 0 || !c->timeout ?
 		       (*why = "Timeout must be 1 or more seconds", -EINVAL) : 0;
+	else if (!strcasecmp(k, "InstallTimeout"))
+		return conf_number(v, &c->install_timeout) < 0 || !c->install_timeout ?
+		       (*why = "InstallTimeout must be 1 or more seconds", -EINVAL) : 0;
 	else if (!strcasecmp(k, "FirstCheckDelay"))
 		return conf_number(v, &c->first_delay) < 0 ?
 		       (*why = "FirstCheckDelay must be seconds", -EINVAL) : 0;
@@ -170,6 +173,7 @@ static int conf_read(const char *path, struct upd_conf *c, char *why, size_t why
 	c->timeout = 30;
 	c->first_delay = 300;
 	c->interval = 3600;
+	c->install_timeout = 1800;
 	snprintf(c->install, sizeof(c->install), "/usr/bin/dpkg -i");
 	snprintf(c->arch, sizeof(c->arch), "%s", awg_upd_arch());
 	snprintf(c->ext, sizeof(c->ext), "deb");
@@ -331,6 +335,9 @@ static int fetch(struct job *j, const char *url, char *why, size_t whylen)
 		return 0;
 	if (j->too_big || rc == CURLE_FILESIZE_EXCEEDED)
 		snprintf(why, whylen, "%.200s is larger than %zu bytes", url, j->max);
+	else if (rc == CURLE_UNSUPPORTED_PROTOCOL)
+		snprintf(why, whylen, "cannot download %.200s: refused a redirect or URL that is not "
+			 "https:// (%.200s)", url, errbuf[0] ? errbuf : curl_easy_strerror(rc));
 	else
 		snprintf(why, whylen, "cannot download %.200s: %.250s", url,
 			 errbuf[0] ? errbuf : curl_easy_strerror(rc));
@@ -432,6 +439,24 @@ static int seal_and_verify(struct job *j, const uint8_t want[32], uint64_t len, 
 	return mfd;
 }
 
+/* Waits for pid at most ms (or until the manager stops). 0 with *status, or -ETIMEDOUT. */
+static int wait_bounded(pid_t pid, int64_t ms, int *status)
+{
+	int64_t end = now_ms() + ms;
+
+	for (;;) {
+		pid_t r = waitpid(pid, status, WNOHANG);
+
+		if (r == pid)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		if (now_ms() >= end)
+			return -ETIMEDOUT;
+		nanosleep(&(struct timespec){ 0, 50000000 }, NULL);
+	}
+}
+
 /* Runs the install command with the sealed file as /proc/self/fd/3, in its own session. */
 static int install(struct job *j, int mfd, char *why, size_t whylen)
 {
@@ -461,7 +486,8 @@ static int install(struct job *j, int mfd, char *why, size_t whylen)
 		setsid();
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		if (dup2(mfd, 3) < 0)
+		/* dup2 onto itself keeps CLOEXEC: clear it by hand then. */
+		if (mfd == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(mfd, 3) < 0)
 			_exit(127);
 		if (nul >= 0) {
 			dup2(nul, 0);
@@ -471,8 +497,16 @@ static int install(struct job *j, int mfd, char *why, size_t whylen)
 		execv(argv[0], argv);
 		_exit(127);
 	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	if (wait_bounded(pid, (int64_t)j->conf.install_timeout * 1000, &status) < 0) {
+		/* Its own session: the whole group goes, the job is free again. */
+		kill(-pid, SIGKILL);
+		kill(pid, SIGKILL);
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		snprintf(why, whylen, "the install command %s did not finish within %u s",
+			 argv[0], j->conf.install_timeout);
+		return -ETIMEDOUT;
+	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	snprintf(why, whylen, "the install command %s %s %d", argv[0],
@@ -507,6 +541,9 @@ static int download_and_install(struct job *j, const struct awg_upd_entry *e, ch
 	if (!ret) {
 		uint64_t len = j->p.downloaded;
 
+		/* The last chunk may have fallen inside the report throttle: say it all arrived. */
+		j->p.total = len;
+		send_msg(j, MSG_PROGRESS, NULL);
 		progress(j, "Verifying %s", e->file);
 		ret = mfd = seal_and_verify(j, e->hash, len, why, whylen);
 	}
