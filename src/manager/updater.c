@@ -756,10 +756,10 @@ int awg_updater_new(struct awg_updater **out, int epfd, const char *conf_path, i
 		u->state = AWG_MGR_UPDATE_DISABLED;
 	if (ret == -ENOENT && !*AWG_UPDATE_PUBKEY)
 		u->state = AWG_MGR_UPDATE_DISABLED;
-	/* The first check a few minutes after start, spread a little. */
+	/* The first check FirstCheckDelay after start, plus up to 40 % so machines spread out. */
 	if (ret == 0 && c.url[0])
 		u->next_check_ms = now_ms() + (int64_t)c.first_delay * 1000 +
-				   randombytes_uniform(120000);
+				   randombytes_uniform(c.first_delay * 400 + 1);
 	*out = u;
 	return 0;
 fail:

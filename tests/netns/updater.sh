@@ -479,3 +479,21 @@ for fd in "/proc/$MGR_PID/fd"/*; do
 	esac
 done
 ok "good again; no UpdateProgress reached the operator; no descriptor leaked"
+
+check "the periodic check: FirstCheckDelay = 0 finds the update at start and installs nothing"
+kill -TERM "$MGR_PID"
+wait "$MGR_PID" 2>/dev/null || true
+conf "$(url good)"
+sed -i 's/^FirstCheckDelay = .*/FirstCheckDelay = 0/' "$UPDCONF"
+reset_rec
+"$AWG_MANAGER" --foreground --state-dir "$STATE" --run-dir "$RUN" --policy "$POLICY" \
+	--tunnel-bin "$AWG_TUNNEL" --updates "$UPDCONF" </dev/null >>"$LOGDIR/manager.log" 2>&1 &
+MGR_PID=$!
+_PIDS+=("$MGR_PID")
+wait_until 10 "manager answers" $MGRTOOL "$SOCK" call Role
+wait_until 10 "UpdateState 1 from the periodic check" bash -c "[ \"\$($MGRTOOL $SOCK call UpdateState | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"update_state\"])')\" = 1 ]"
+grep -q "update found: version $NEWER" "$LOGDIR/manager.log" || fail "no 'update found' log line"
+sleep 0.5
+[ -e "$REC/args" ] && fail "a periodic check installed something"
+assert_eq "$(updates_left)" "" "files left in STATE/updates after the check"
+ok "found by the periodic check, nothing installed"
