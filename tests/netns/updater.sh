@@ -15,7 +15,8 @@
 #     bad signature, tampered list, hash mismatch, truncated download, oversized list and
 #     package, older/equal version, wrong architecture, untrusted certificate, stalls (list
 #     and package, Timeout = 2), redirects to http:// (list and package), an http:// URL;
-#   - afterwards `awgctl update` still installs, and the manager holds no extra descriptor.
+#   - afterwards `awgctl update` still installs, and the manager holds no extra descriptor;
+#   - the periodic check (FirstCheckDelay = 0) finds the update and installs nothing.
 set -euo pipefail
 TEST=updater
 . "$(dirname "$0")/lib.sh"
