@@ -35,6 +35,8 @@
 #ifndef AWG_UPDATE_PUBKEY
 #define AWG_UPDATE_PUBKEY ""
 #endif
+/* The slowest a whole transfer may be on average (bytes/s): 100 MiB then takes under an hour. */
+#define TRANSFER_FLOOR_RATE (32u << 10)
 
 /* updates.conf, read afresh for every job. */
 struct upd_conf {
@@ -84,6 +86,7 @@ struct job {
 	uint8_t *mem;
 	size_t mem_len, max;
 	int fd;
+	uint64_t received;		/* bytes written to fd (the cap and the length) */
 	bool too_big;
 };
 
@@ -253,7 +256,7 @@ static void jlog(struct job *j, const char *fmt, ...)
 static size_t sink_write(char *data, size_t size, size_t n, void *arg)
 {
 	struct job *j = arg;
-	size_t len = size * n, have = j->fd >= 0 ? (size_t)j->p.downloaded : j->mem_len;
+	size_t len = size * n, have = j->fd >= 0 ? (size_t)j->received : j->mem_len;
 
 	if (have + len > j->max) {
 		j->too_big = true;
@@ -262,7 +265,7 @@ static size_t sink_write(char *data, size_t size, size_t n, void *arg)
 	if (j->fd >= 0) {
 		if (awg_fd_write_all(j->fd, data, len) < 0)
 			return 0;
-		j->p.downloaded += len;
+		j->received += len;
 		return len;
 	}
 	memcpy(j->mem + j->mem_len, data, len);
@@ -306,20 +309,35 @@ static int fetch(struct job *j, const char *url, char *why, size_t whylen)
 	}
 	snprintf(agent, sizeof(agent), "awg-suite/%s (Linux; %s)", AWG_SUITE_VERSION, j->conf.arch);
 	j->too_big = false;
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, protos);
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, protos);
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	if (j->conf.cafile[0])
-		curl_easy_setopt(c, CURLOPT_CAINFO, j->conf.cafile);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)j->conf.timeout);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)j->conf.timeout);
-	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)j->max);
+	/*
+	 * The options that keep a hostile server or network in check: a failure to set any of
+	 * them fails the transfer instead of running it with libcurl's defaults.
+	 */
+	if (curl_easy_setopt(c, CURLOPT_URL, url) ||
+	    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, protos) ||
+	    /* A redirect never leads to a local file, even from an insecure mirror. */
+	    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR,
+			     j->conf.insecure ? "https,http" : "https") ||
+	    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L) ||
+	    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L) ||
+	    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) ||
+	    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) ||
+	    curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2) ||
+	    (j->conf.cafile[0] &&
+	     /* Only that CA: without clearing CAPATH the system's would count too. */
+	     (curl_easy_setopt(c, CURLOPT_CAINFO, j->conf.cafile) ||
+	      curl_easy_setopt(c, CURLOPT_CAPATH, NULL))) ||
+	    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)j->max) ||
+	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)j->conf.timeout) ||
+	    /* At least 1 KiB/s over Timeout seconds, and an end: a trickle cannot hold the job. */
+	    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L) ||
+	    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)j->conf.timeout) ||
+	    curl_easy_setopt(c, CURLOPT_TIMEOUT,
+			     (long)(j->conf.timeout + j->max / TRANSFER_FLOOR_RATE))) {
+		snprintf(why, whylen, "this libcurl cannot enforce the transfer limits");
+		curl_easy_cleanup(c);
+		return -ENOTSUP;
+	}
 	curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, agent);
@@ -344,13 +362,25 @@ static int fetch(struct job *j, const char *url, char *why, size_t whylen)
 	return -EIO;
 }
 
-/* The package's URL: the list's, last path part replaced by file. */
-static void package_url(char *out, size_t cap, const char *list_url, const char *file)
+/*
+ * The package's URL: file resolved against the list's URL, as a browser resolves a relative
+ * link (the name is a bare [A-Za-z0-9._+-] file name, updlist.c makes sure). 0 or -EINVAL.
+ */
+static int package_url(char *out, size_t cap, const char *list_url, const char *file)
 {
-	const char *slash = strrchr(list_url, '/');
-	int keep = slash ? (int)(slash - list_url + 1) : 0;
+	CURLU *h = curl_url();
+	char *u = NULL;
+	int ret = -EINVAL;
 
-	snprintf(out, cap, "%.*s%s", keep, list_url, file);
+	if (h && !curl_url_set(h, CURLUPART_URL, list_url, 0) &&
+	    !curl_url_set(h, CURLUPART_URL, file, 0) &&
+	    !curl_url_get(h, CURLUPART_URL, &u, 0) && strlen(u) < cap) {
+		memcpy(out, u, strlen(u) + 1);
+		ret = 0;
+	}
+	curl_free(u);
+	curl_url_cleanup(h);
+	return ret;
 }
 
 /* Fetches and verifies the list and picks the newer package. 0, -ENOENT (none), -errno. */
@@ -367,8 +397,10 @@ static int check(struct job *j, struct awg_upd_list *list, const struct awg_upd_
 		return -EINVAL;
 	}
 	j->mem = malloc(AWG_UPD_LIST_MAX);
-	if (!j->mem)
+	if (!j->mem) {
+		snprintf(why, whylen, "out of memory");
 		return -ENOMEM;
+	}
 	j->mem_len = 0;
 	j->max = AWG_UPD_LIST_MAX;
 	j->fd = -1;
@@ -439,8 +471,11 @@ static int seal_and_verify(struct job *j, const uint8_t want[32], uint64_t len, 
 	return mfd;
 }
 
-/* Waits for pid at most ms (or until the manager stops). 0 with *status, or -ETIMEDOUT. */
-static int wait_bounded(pid_t pid, int64_t ms, int *status)
+/*
+ * Waits for pid at most ms. 0 with *status; -ETIMEDOUT; -ECANCELED when the manager stops
+ * meanwhile (the installer is left to finish on its own: it is in a session of its own).
+ */
+static int wait_bounded(const struct job *j, pid_t pid, int64_t ms, int *status)
 {
 	int64_t end = now_ms() + ms;
 
@@ -451,65 +486,119 @@ static int wait_bounded(pid_t pid, int64_t ms, int *status)
 			return 0;
 		if (r < 0 && errno != EINTR)
 			return -errno;
+		if (atomic_load(&j->u->stopping))
+			return -ECANCELED;
 		if (now_ms() >= end)
 			return -ETIMEDOUT;
 		nanosleep(&(struct timespec){ 0, 50000000 }, NULL);
 	}
 }
 
-/* Runs the install command with the sealed file as /proc/self/fd/3, in its own session. */
-static int install(struct job *j, int mfd, char *why, size_t whylen)
+/*
+ * Under systemd the installer must run as a unit of its own: the manager's unit is sandboxed
+ * (read-only /usr, no new privileges) and its cgroup is killed when the package restarts the
+ * manager. systemd-run --pipe hands it our stdin, the sealed file, as its stdin.
+ */
+static bool use_systemd_run(void)
 {
-	char cmd[sizeof(j->conf.install)], *argv[32], *save = NULL, *tok;
-	int argc = 0, status;
-	pid_t pid;
+	return access("/run/systemd/system", F_OK) == 0 && access("/usr/bin/systemd-run", X_OK) == 0;
+}
 
-	snprintf(cmd, sizeof(cmd), "%s", j->conf.install);
-	for (tok = strtok_r(cmd, " \t", &save); tok && argc < 30; tok = strtok_r(NULL, " \t", &save))
+/* argv for the install: [systemd-run ... --] InstallCommand... PACKAGE. -EINVAL with why. */
+static int install_argv(const struct job *j, char *cmd, char **argv, size_t max, bool unit,
+			char *why, size_t whylen)
+{
+	static char unit_arg[64];
+	char *save = NULL, *tok;
+	size_t argc = 0;
+
+	if (unit) {
+		snprintf(unit_arg, sizeof(unit_arg), "--unit=awg-suite-update-%ld", (long)getpid());
+		argv[argc++] = (char *)"/usr/bin/systemd-run";
+		argv[argc++] = (char *)"--quiet";
+		argv[argc++] = (char *)"--collect";
+		argv[argc++] = (char *)"--wait";
+		argv[argc++] = (char *)"--pipe";
+		argv[argc++] = unit_arg;
+		argv[argc++] = (char *)"--";
+	}
+	snprintf(cmd, sizeof(j->conf.install), "%s", j->conf.install);
+	for (tok = strtok_r(cmd, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+		if (argc + 2 >= max) {
+			snprintf(why, whylen, "InstallCommand has too many words");
+			return -EINVAL;
+		}
 		argv[argc++] = tok;
-	if (!argc || argv[0][0] != '/') {
+	}
+	if (argc == (unit ? 7u : 0u) || argv[unit ? 7 : 0][0] != '/') {
 		snprintf(why, whylen, "InstallCommand must start with an absolute path");
 		return -EINVAL;
 	}
-	argv[argc++] = (char *)"/proc/self/fd/3";
+	argv[argc++] = (char *)(unit ? "/proc/self/fd/0" : "/proc/self/fd/3");
 	argv[argc] = NULL;
+	return 0;
+}
+
+/* In the child: the sealed file as fd 3 (and stdin for systemd-run), defaults, nothing else. */
+static void exec_installer(int mfd, char **argv, bool unit)
+{
+	sigset_t none;
+	int nul = open("/dev/null", O_RDWR);
+
+	/* Its own session: a package restarting awg-manager must not take it along. */
+	setsid();
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	/* dup2 onto itself keeps CLOEXEC: clear it by hand then. */
+	if (mfd == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(mfd, 3) < 0)
+		_exit(127);
+	if (dup2(unit ? 3 : nul, 0) < 0 || (nul >= 0 && dup2(nul, 1) < 0))
+		_exit(127);
+	if (close_range(4, ~0u, 0) < 0)
+		for (int fd = 4; fd < 65536; fd++)
+			close(fd);
+	execv(argv[0], argv);
+	_exit(127);
+}
+
+/* Runs the install command on the sealed file, in its own session (or unit). */
+static int install(struct job *j, int mfd, char *why, size_t whylen)
+{
+	char cmd[sizeof(j->conf.install)], *argv[48];
+	bool unit = use_systemd_run();
+	int status, ret;
+	pid_t pid;
+
+	ret = install_argv(j, cmd, argv, sizeof(argv) / sizeof(argv[0]), unit, why, whylen);
+	if (ret < 0)
+		return ret;
 	pid = fork();
 	if (pid < 0) {
 		snprintf(why, whylen, "cannot start the installer: %s", strerror(errno));
 		return -errno;
 	}
-	if (pid == 0) {
-		sigset_t none;
-		int nul = open("/dev/null", O_RDWR);
-
-		/* Its own session: a package restarting awg-manager must not take it along. */
-		setsid();
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		/* dup2 onto itself keeps CLOEXEC: clear it by hand then. */
-		if (mfd == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(mfd, 3) < 0)
-			_exit(127);
-		if (nul >= 0) {
-			dup2(nul, 0);
-			dup2(nul, 1);
-		}
-		close_range(4, ~0u, 0);
-		execv(argv[0], argv);
-		_exit(127);
+	if (pid == 0)
+		exec_installer(mfd, argv, unit);
+	ret = wait_bounded(j, pid, (int64_t)j->conf.install_timeout * 1000, &status);
+	if (ret == -ECANCELED) {
+		snprintf(why, whylen, "the manager stopped during the install; it goes on alone");
+		return ret;
 	}
-	if (wait_bounded(pid, (int64_t)j->conf.install_timeout * 1000, &status) < 0) {
+	if (ret < 0) {
 		/* Its own session: the whole group goes, the job is free again. */
 		kill(-pid, SIGKILL);
 		kill(pid, SIGKILL);
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
-		snprintf(why, whylen, "the install command %s did not finish within %u s",
-			 argv[0], j->conf.install_timeout);
+		snprintf(why, whylen, "the install command %.200s did not finish within %u s",
+			 j->conf.install, j->conf.install_timeout);
 		return -ETIMEDOUT;
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
-	snprintf(why, whylen, "the install command %s %s %d", argv[0],
+	snprintf(why, whylen, "the install command %.200s %s %d", j->conf.install,
 		 WIFEXITED(status) ? "exited with status" : "was killed by signal",
 		 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 	return -EIO;
@@ -534,15 +623,21 @@ static int download_and_install(struct job *j, const struct awg_upd_entry *e, ch
 		return -errno;
 	}
 	progress(j, "Downloading %s", e->file);
-	package_url(url, sizeof(url), j->conf.url, e->file);
+	if (package_url(url, sizeof(url), j->conf.url, e->file) < 0) {
+		snprintf(why, whylen, "cannot make the package URL from %.200s", j->conf.url);
+		unlinkat(j->u->cachefd, name, 0);
+		close(j->fd);
+		j->fd = -1;
+		return -EINVAL;
+	}
 	j->max = AWG_UPD_PACKAGE_MAX;
-	j->p.downloaded = 0;
+	j->received = 0;
 	ret = fetch(j, url, why, whylen);
 	if (!ret) {
-		uint64_t len = j->p.downloaded;
+		uint64_t len = j->received;
 
 		/* The last chunk may have fallen inside the report throttle: say it all arrived. */
-		j->p.total = len;
+		j->p.downloaded = j->p.total = len;
 		send_msg(j, MSG_PROGRESS, NULL);
 		progress(j, "Verifying %s", e->file);
 		ret = mfd = seal_and_verify(j, e->hash, len, why, whylen);
