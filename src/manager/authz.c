@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "authz.h"
+#include "keyfile.h"
 
 /* Who may call each method. Only this table decides; no handler checks a role on its own. */
 enum who {
@@ -40,66 +41,36 @@ static const struct {
 	[AWG_MGR_ROLE] = { ANYONE, false, "ask for your role" },
 };
 
-static char *trim(char *s)
+static int policy_key(void *ctx, const char *key, const char *val, const char **why)
 {
-	char *e;
+	struct awg_policy *p = ctx;
+	bool *knob;
 
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
-		*--e = 0;
-	return s;
+	if (!strcasecmp(key, "LimitedOperatorUI"))
+		knob = &p->limited_operator_ui;
+	else if (!strcasecmp(key, "DangerousScriptExecution"))
+		knob = &p->dangerous_script_execution;
+	else {
+		*why = "unknown key";
+		return -1;
+	}
+	if (strcmp(val, "0") && strcmp(val, "1")) {
+		*why = "must be 0 or 1";
+		return -1;
+	}
+	*knob = val[0] == '1';
+	return 0;
 }
 
 int awg_policy_read(const char *path, struct awg_policy *p, char *why, size_t whylen)
 {
-	char line[512];
-	unsigned lineno = 0;
-	FILE *f;
-	int ret = 0;
+	int ret;
 
 	memset(p, 0, sizeof(*p));
-	f = fopen(path, "re");
-	if (!f)
-		return errno == ENOENT ? 0 : -errno;
-	while (fgets(line, sizeof(line), f)) {
-		char *hash = strchr(line, '#'), *eq, *key, *val;
-		bool *knob;
-
-		lineno++;
-		if (hash)
-			*hash = 0;
-		key = trim(line);
-		if (!*key)
-			continue;
-		eq = strchr(key, '=');
-		if (!eq) {
-			snprintf(why, whylen, "%s:%u: expected Key = Value, got '%s'", path, lineno, key);
-			ret = -EINVAL;
-			break;
-		}
-		*eq = 0;
-		key = trim(key);
-		val = trim(eq + 1);
-		if (!strcasecmp(key, "LimitedOperatorUI"))
-			knob = &p->limited_operator_ui;
-		else if (!strcasecmp(key, "DangerousScriptExecution"))
-			knob = &p->dangerous_script_execution;
-		else {
-			snprintf(why, whylen, "%s:%u: unknown key '%s'", path, lineno, key);
-			ret = -EINVAL;
-			break;
-		}
-		if (strcmp(val, "0") && strcmp(val, "1")) {
-			snprintf(why, whylen, "%s:%u: %s must be 0 or 1, not '%s'", path, lineno, key,
-				 val);
-			ret = -EINVAL;
-			break;
-		}
-		*knob = val[0] == '1';
-	}
-	fclose(f);
+	ret = awg_keyfile_read(path, policy_key, p, why, whylen);
+	if (ret == -ENOENT)
+		return 0;
+	/* A malformed policy grants nothing. */
 	if (ret < 0)
 		memset(p, 0, sizeof(*p));
 	return ret;

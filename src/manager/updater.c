@@ -24,6 +24,7 @@
 
 #include "crypto.h"
 #include "fdio.h"
+#include "keyfile.h"
 #include "loop.h"
 #include "updater.h"
 #include "updlist.h"
@@ -100,18 +101,6 @@ static int64_t now_ms(void)
 
 /* ---- updates.conf ---- */
 
-static char *trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
-		*--e = 0;
-	return s;
-}
-
 static int conf_number(const char *v, unsigned *out)
 {
 	char *end;
@@ -124,8 +113,9 @@ static int conf_number(const char *v, unsigned *out)
 }
 
 /* Applies one "Key = value"; returns 0 or -EINVAL with why. */
-static int conf_key(struct upd_conf *c, const char *k, const char *v, const char **why)
+static int conf_key(void *ctx, const char *k, const char *v, const char **why)
 {
+	struct upd_conf *c = ctx;
 	size_t vl = strlen(v);
 
 	if (!strcasecmp(k, "URL") && vl < sizeof(c->url))
@@ -167,10 +157,7 @@ static int conf_key(struct upd_conf *c, const char *k, const char *v, const char
 static int conf_read(const char *path, struct upd_conf *c, char *why, size_t whylen)
 {
 	const char *pinned = AWG_UPDATE_PUBKEY, *kwhy = "";
-	char line[1200];
-	unsigned n = 0;
-	FILE *f;
-	int ret = 0;
+	int ret;
 
 	memset(c, 0, sizeof(*c));
 	c->timeout = 30;
@@ -182,35 +169,8 @@ static int conf_read(const char *path, struct upd_conf *c, char *why, size_t why
 	snprintf(c->ext, sizeof(c->ext), "deb");
 	if (*pinned && awg_upd_pubkey_parse(&c->key, pinned, strlen(pinned), &kwhy) == 0)
 		c->have_key = true;
-	f = fopen(path, "re");
-	if (!f) {
-		snprintf(why, whylen, "%s: %s", path, strerror(errno));
-		return -ENOENT;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		char *hash = strchr(line, '#'), *eq, *k;
-
-		n++;
-		if (hash)
-			*hash = 0;
-		k = trim(line);
-		if (!*k)
-			continue;
-		eq = strchr(k, '=');
-		if (!eq) {
-			snprintf(why, whylen, "%s:%u: expected Key = Value", path, n);
-			ret = -EINVAL;
-			break;
-		}
-		*eq = 0;
-		if (conf_key(c, trim(k), trim(eq + 1), &kwhy) < 0) {
-			snprintf(why, whylen, "%s:%u: %s: %s", path, n, trim(k), kwhy);
-			ret = -EINVAL;
-			break;
-		}
-	}
-	fclose(f);
-	return ret;
+	ret = awg_keyfile_read(path, conf_key, c, why, whylen);
+	return ret < 0 && ret != -EINVAL ? -ENOENT : ret;
 }
 
 /* ---- messages to the main thread ---- */
