@@ -70,6 +70,8 @@ struct awg_updater {
 	pthread_t thread;
 	atomic_bool busy;		/* a job thread exists (set by main, cleared on MSG_DONE) */
 	atomic_bool stopping;		/* the manager is going: abort the transfer */
+	atomic_bool job_installs;	/* the running job goes on to install */
+	atomic_bool want_install;	/* Update arrived during a check-only job */
 	bool joinable;
 	enum awg_mgr_update_state state;
 	int64_t next_check_ms;
@@ -622,6 +624,12 @@ static void *worker(void *arg)
 	struct awg_upd_list list = { 0 };
 	int ret = check(j, &list, &e, version, why, sizeof(why));
 
+	/* An Update that came while this was a periodic check rides along. */
+	if (!j->install && atomic_exchange(&j->u->want_install, false)) {
+		j->install = true;
+		atomic_store(&j->u->job_installs, true);
+		send_msg(j, MSG_PROGRESS, NULL);
+	}
 	if (!ret) {
 		send_msg(j, MSG_FOUND, version);
 		if (j->install)
@@ -645,6 +653,8 @@ static void *worker(void *arg)
 
 /* ---- the main-thread side ---- */
 
+static int start_job(struct awg_updater *u, bool install, char *why, size_t whylen);
+
 static void pipe_event(struct awg_watch *w, uint32_t events)
 {
 	struct awg_updater *u = awg_container_of(w, struct awg_updater, watch);
@@ -666,12 +676,19 @@ static void pipe_event(struct awg_watch *w, uint32_t events)
 		case MSG_LOG:
 			u->ops->log(u->ctx, m.text);
 			break;
-		case MSG_DONE:
+		case MSG_DONE: {
+			char why[AWG_MGR_ERROR_MAX + 1];
+
 			if (u->joinable)
 				pthread_join(u->thread, NULL);
 			u->joinable = false;
 			atomic_store(&u->busy, false);
+			/* Asked for after the check had passed the point of taking it along. */
+			if (atomic_exchange(&u->want_install, false) &&
+			    start_job(u, true, why, sizeof(why)) < 0)
+				u->ops->log(u->ctx, why);
 			break;
+		}
 		}
 	}
 }
@@ -682,6 +699,13 @@ static int start_job(struct awg_updater *u, bool install, char *why, size_t whyl
 	int ret;
 
 	if (atomic_load(&u->busy)) {
+		/* A periodic check is running: the install follows it instead of failing. */
+		if (install && !atomic_load(&u->job_installs)) {
+			atomic_store(&u->want_install, true);
+			return 0;
+		}
+		if (!install)
+			return -EBUSY;
 		snprintf(why, whylen, "an update is already in progress");
 		return -EBUSY;
 	}
@@ -708,6 +732,7 @@ static int start_job(struct awg_updater *u, bool install, char *why, size_t whyl
 	j->u = u;
 	j->install = install;
 	j->fd = -1;
+	atomic_store(&u->job_installs, install);
 	atomic_store(&u->busy, true);
 	if (pthread_create(&u->thread, NULL, worker, j) != 0) {
 		atomic_store(&u->busy, false);

@@ -16,7 +16,8 @@
 #     package, older/equal version, wrong architecture, untrusted certificate, stalls (list
 #     and package, Timeout = 2), redirects to http:// (list and package), an http:// URL;
 #   - afterwards `awgctl update` still installs, and the manager holds no extra descriptor;
-#   - the periodic check (FirstCheckDelay = 0) finds the update and installs nothing.
+#   - the periodic check (FirstCheckDelay = 0) finds the update and installs nothing; an
+#     Update during a check is carried out by that check's job instead of being refused.
 set -euo pipefail
 TEST=updater
 . "$(dirname "$0")/lib.sh"
@@ -498,3 +499,26 @@ sleep 0.5
 [ -e "$REC/args" ] && fail "a periodic check installed something"
 assert_eq "$(updates_left)" "" "files left in STATE/updates after the check"
 ok "found by the periodic check, nothing installed"
+
+check "Update during a periodic check rides along instead of being refused as busy"
+kill -TERM "$MGR_PID"
+wait "$MGR_PID" 2>/dev/null || true
+cp -r "$WWW/good" "$WWW/slowlist"
+chmod -R a+rX "$WWW/slowlist"
+echo "/slowlist/latest.sig slow" >>"$WWW/.modes"
+conf "$(url slowlist)"
+sed -i 's/^FirstCheckDelay = .*/FirstCheckDelay = 0/' "$UPDCONF"
+reset_rec
+mark
+"$AWG_MANAGER" --foreground --state-dir "$STATE" --run-dir "$RUN" --policy "$POLICY" \
+	--tunnel-bin "$AWG_TUNNEL" --updates "$UPDCONF" </dev/null >>"$LOGDIR/manager.log" 2>&1 &
+MGR_PID=$!
+_PIDS+=("$MGR_PID")
+wait_until 10 "manager answers" $MGRTOOL "$SOCK" call Role
+wait_until 5 "the periodic check asks for the slow list" bash -c "[ \"\$(tail -n +$((SRV_MARK + 1)) $LOGDIR/server.log | grep -c 'GET /slowlist/latest.sig')\" -ge 1 ]"
+$MGRTOOL "$SOCK" update-run 30 >"$LOGDIR/ride.out" 2>&1 ||
+	{ cat "$LOGDIR/ride.out" >&2; fail "Update during the check failed"; }
+cmp "$REC/received" "$WWW/good/$PKG" || fail "the ride-along update installed other bytes"
+assert_eq "$(served '/slowlist/latest.sig')" 1 "list requests (the check's one, shared)"
+assert_eq "$(updates_left)" "" "files left in STATE/updates"
+ok "installed on the back of the running check"
