@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 secs=${1:?usage: tests/fuzz/run.sh SECONDS [NAME...]}
 shift
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(config uapi ispec packet device offload mgrproto updlist)
+[ ${#names[@]} -gt 0 ] || names=(config uapi ispec packet device offload mgrproto updlist keyfile)
 if [ ! -f build-san/build.ninja ]; then
 	CC=clang meson setup build-san -Db_sanitize=address,undefined -Db_lundef=false -Dfuzz=true
 fi

@@ -67,6 +67,8 @@ static void refuses(void)
 	big[sizeof(big) - 1] = 0;
 	CHECK_INT(read_text(big, why, sizeof(why), path, sizeof(path)), -EINVAL);
 	CHECK(strstr(why, ":1: line longer than 1 KiB") != NULL);
+	CHECK_INT(read_text("= orphan\n", why, sizeof(why), path, sizeof(path)), -EINVAL);
+	CHECK(strstr(why, ":1: a value without a key") != NULL);
 	CHECK_INT(awg_keyfile_read("/nonexistent/awg-keyfile", collect, NULL, why, sizeof(why)),
 		  -ENOENT);
 }
