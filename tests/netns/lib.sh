@@ -109,6 +109,20 @@ ns_link() {
 	ip -n "$4" link set "$5" up
 }
 
+# find_bins: AWG_TUNNEL, AWG_MANAGER and AWGCTL from the environment (meson sets them) or the
+# ./build tree, as absolute paths of executables; the test fails if one is missing.
+find_bins() {
+	local v rel p
+	for v in AWG_TUNNEL:src/tunnel/awg-tunnel AWG_MANAGER:src/manager/awg-manager \
+		 AWGCTL:src/ctl/awgctl; do
+		rel=${v#*:}
+		v=${v%%:*}
+		p=$(readlink -f "${!v:-$NETNS_DIR/../../build/$rel}")
+		[ -x "$p" ] || fail "$v=$p is not executable"
+		printf -v "$v" '%s' "$p"
+	done
+}
+
 # ns_snapshot NS: everything a tunnel's up may touch in NS (addresses, routes and rules of all
 # tables, links, resolv.conf, the nftables ruleset), for an exact before/after compare.
 ns_snapshot() {

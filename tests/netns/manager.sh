@@ -18,16 +18,7 @@ set -euo pipefail
 TEST=manager
 . "$(dirname "$0")/lib.sh"
 netns_init
-BUILD=$NETNS_DIR/../../build
-: "${AWG_TUNNEL:=$BUILD/src/tunnel/awg-tunnel}"
-: "${AWG_MANAGER:=$BUILD/src/manager/awg-manager}"
-: "${AWGCTL:=$BUILD/src/ctl/awgctl}"
-AWG_TUNNEL=$(readlink -f "$AWG_TUNNEL")
-AWG_MANAGER=$(readlink -f "$AWG_MANAGER")
-AWGCTL=$(readlink -f "$AWGCTL")
-for b in "$AWG_TUNNEL" "$AWG_MANAGER" "$AWGCTL"; do
-	[ -x "$b" ] || fail "$b is not executable"
-done
+find_bins
 export AWGD
 MGRTOOL="python3 $NETNS_DIR/mgrtool.py"
 CORPUS=$NETNS_DIR/../fuzz/corpus/mgrproto

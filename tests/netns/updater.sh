@@ -22,16 +22,7 @@ set -euo pipefail
 TEST=updater
 . "$(dirname "$0")/lib.sh"
 netns_init
-BUILD=$NETNS_DIR/../../build
-: "${AWG_TUNNEL:=$BUILD/src/tunnel/awg-tunnel}"
-: "${AWG_MANAGER:=$BUILD/src/manager/awg-manager}"
-: "${AWGCTL:=$BUILD/src/ctl/awgctl}"
-AWG_TUNNEL=$(readlink -f "$AWG_TUNNEL")
-AWG_MANAGER=$(readlink -f "$AWG_MANAGER")
-AWGCTL=$(readlink -f "$AWGCTL")
-for b in "$AWG_TUNNEL" "$AWG_MANAGER" "$AWGCTL"; do
-	[ -x "$b" ] || fail "$b is not executable"
-done
+find_bins
 for t in signify-openbsd openssl b2sum; do
 	command -v "$t" >/dev/null || { echo "[$TEST] skipped: needs $t"; exit 77; }
 done
