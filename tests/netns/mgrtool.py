@@ -310,6 +310,21 @@ def cmd_slowreader(path, args):
     return 0
 
 
+def frames_until(s, deadline):
+    """Yields each decoded frame from s until the deadline; yields None once if the manager
+    hangs up."""
+    while time.monotonic() < deadline:
+        s.settimeout(max(0.1, deadline - time.monotonic()))
+        try:
+            raw = mp.recv_frame(s)
+        except socket.timeout:
+            return
+        if not raw:
+            yield None
+            return
+        yield mp.decode(raw)
+
+
 def watch_events(path, secs, on_event):
     """Subscribes, prints "subscribed", then feeds events to on_event until it returns True
     (then True) or secs pass or the manager hangs up (then False)."""
@@ -317,16 +332,9 @@ def watch_events(path, secs, on_event):
     _, d, _ = call_raw(s, mp.SUBSCRIBE, 1, on=True)
     assert d["status"] == 0
     print("subscribed", flush=True)
-    deadline = time.monotonic() + secs
-    while time.monotonic() < deadline:
-        s.settimeout(max(0.1, deadline - time.monotonic()))
-        try:
-            raw = mp.recv_frame(s)
-        except socket.timeout:
+    for ev in frames_until(s, time.monotonic() + secs):
+        if ev is None:
             break
-        if not raw:
-            break
-        ev = mp.decode(raw)
         if ev["kind"] == mp.EVENT and on_event(ev):
             return True
     return False
@@ -368,16 +376,10 @@ def cmd_update_run(path, args):
         print(f"error: Subscribe refused: {d['error']}")
         return 3
     s.sendall(mp.request(mp.UPDATE, 2))
-    while time.monotonic() < deadline:
-        s.settimeout(max(0.1, deadline - time.monotonic()))
-        try:
-            raw = mp.recv_frame(s)
-        except socket.timeout:
-            break
-        if not raw:
+    for m in frames_until(s, deadline):
+        if m is None:
             print("error: the manager closed the connection")
             return 2
-        m = mp.decode(raw)
         if m["kind"] == mp.REPLY and m["code"] == mp.UPDATE and m["seq"] == 2:
             if m["status"]:
                 print(f"refused: status {m['status']}")

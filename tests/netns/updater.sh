@@ -205,13 +205,21 @@ _CLEANUP_HOOKS=("userdel $U_OP" "${_CLEANUP_HOOKS[@]}")
 
 conf "$(url good)" -
 mkdir -m 700 "$STATE"
-"$AWG_MANAGER" --foreground --state-dir "$STATE" --run-dir "$RUN" --policy "$POLICY" \
-	--tunnel-bin "$AWG_TUNNEL" --updates "$UPDCONF" </dev/null >>"$LOGDIR/manager.log" 2>&1 &
-MGR_PID=$!
-_PIDS+=("$MGR_PID")
+# start_manager: awg-manager on this test's state, socket, policy and updates.conf.
+start_manager() {
+	"$AWG_MANAGER" --foreground --state-dir "$STATE" --run-dir "$RUN" --policy "$POLICY" \
+		--tunnel-bin "$AWG_TUNNEL" --updates "$UPDCONF" </dev/null >>"$LOGDIR/manager.log" 2>&1 &
+	MGR_PID=$!
+	_PIDS+=("$MGR_PID")
+	wait_until 10 "manager socket" test -S "$SOCK"
+	wait_until 10 "manager answers" $MGRTOOL "$SOCK" call Role
+}
+stop_manager() {
+	kill -TERM "$MGR_PID"
+	wait "$MGR_PID" 2>/dev/null || true
+}
 _LOGS+=("$LOGDIR/manager.log")
-wait_until 10 "manager socket" test -S "$SOCK"
-wait_until 10 "manager answers" $MGRTOOL "$SOCK" call Role
+start_manager
 
 update_state() { $MGRTOOL "$SOCK" call UpdateState | python3 -c 'import json,sys; print(json.load(sys.stdin)["update_state"])'; }
 updates_left() { ls -A "$STATE/updates" 2>/dev/null || true; }
@@ -474,17 +482,13 @@ done
 ok "good again; no UpdateProgress reached the operator; no descriptor leaked"
 
 check "the periodic check: FirstCheckDelay = 0 finds the update at start and installs nothing"
-kill -TERM "$MGR_PID"
-wait "$MGR_PID" 2>/dev/null || true
+stop_manager
 conf "$(url good)"
 sed -i 's/^FirstCheckDelay = .*/FirstCheckDelay = 0/' "$UPDCONF"
 reset_rec
-"$AWG_MANAGER" --foreground --state-dir "$STATE" --run-dir "$RUN" --policy "$POLICY" \
-	--tunnel-bin "$AWG_TUNNEL" --updates "$UPDCONF" </dev/null >>"$LOGDIR/manager.log" 2>&1 &
-MGR_PID=$!
-_PIDS+=("$MGR_PID")
-wait_until 10 "manager answers" $MGRTOOL "$SOCK" call Role
-wait_until 10 "UpdateState 1 from the periodic check" bash -c "[ \"\$($MGRTOOL $SOCK call UpdateState | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"update_state\"])')\" = 1 ]"
+start_manager
+state_found() { [ "$(update_state)" = 1 ]; }
+wait_until 10 "UpdateState 1 from the periodic check" state_found
 grep -q "update found: version $NEWER" "$LOGDIR/manager.log" || fail "no 'update found' log line"
 sleep 0.5
 [ -e "$REC/args" ] && fail "a periodic check installed something"
@@ -492,8 +496,7 @@ assert_eq "$(updates_left)" "" "files left in STATE/updates after the check"
 ok "found by the periodic check, nothing installed"
 
 check "Update during a periodic check rides along instead of being refused as busy"
-kill -TERM "$MGR_PID"
-wait "$MGR_PID" 2>/dev/null || true
+stop_manager
 cp -r "$WWW/good" "$WWW/slowlist"
 chmod -R a+rX "$WWW/slowlist"
 echo "/slowlist/latest.sig slow" >>"$WWW/.modes"
@@ -501,12 +504,9 @@ conf "$(url slowlist)"
 sed -i 's/^FirstCheckDelay = .*/FirstCheckDelay = 0/' "$UPDCONF"
 reset_rec
 mark
-"$AWG_MANAGER" --foreground --state-dir "$STATE" --run-dir "$RUN" --policy "$POLICY" \
-	--tunnel-bin "$AWG_TUNNEL" --updates "$UPDCONF" </dev/null >>"$LOGDIR/manager.log" 2>&1 &
-MGR_PID=$!
-_PIDS+=("$MGR_PID")
-wait_until 10 "manager answers" $MGRTOOL "$SOCK" call Role
-wait_until 5 "the periodic check asks for the slow list" bash -c "[ \"\$(tail -n +$((SRV_MARK + 1)) $LOGDIR/server.log | grep -c 'GET /slowlist/latest.sig')\" -ge 1 ]"
+start_manager
+list_asked() { [ "$(served '/slowlist/latest.sig')" -ge 1 ]; }
+wait_until 5 "the periodic check asks for the slow list" list_asked
 $MGRTOOL "$SOCK" update-run 30 >"$LOGDIR/ride.out" 2>&1 ||
 	{ cat "$LOGDIR/ride.out" >&2; fail "Update during the check failed"; }
 cmp "$REC/received" "$WWW/good/$PKG" || fail "the ride-along update installed other bytes"
